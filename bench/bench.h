@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/bench.h - the benchmark harness API (see docs/benchmarks.md).
+ *
+ * A row puts a kipc measurement beside its counterpart (the kernel's, pthread,
+ * C11, liburcu or ck), both measured in the same run; a floor row has a
+ * single measurement, the physical limit other rows are read against.
+ * Each bench/<family>.c defines its rows in one array and registers it:
+ *
+ *	static const struct bench_row mutex_rows[] = {
+ *		{ .group = "mutex", .name = "lock+unlock uncontended",
+ *		  .kipc = BENCH_SIDE("kipc_mutex_lock", kipc_lock_1),
+ *		  .peer = BENCH_SIDE("pthread_mutex_lock", pthread_lock_1) },
+ *		...
+ *	};
+ *	BENCH_TABLE(mutex_rows);
+ *
+ * A measurement function runs ONE repetition of run->iters operations (all
+ * threads together) and returns the time per operation; the harness picks
+ * iters, repeats, interleaves kipc and peer repetitions and reports medians.
+ */
+#ifndef KIPC_BENCH_H
+#define KIPC_BENCH_H
+
+#include <stdint.h>
+
+/* A figure a row does not measure: fairness and longest wait by default. */
+#define BENCH_NA (-1.0)
+
+struct bench_result {
+	double ns_per_op;	/* < 0: the repetition failed, reason on stderr */
+	double fairness;	/* min/max operations done per thread, or BENCH_NA */
+	double max_wait_ns;	/* longest single wait of any thread, or BENCH_NA */
+};
+
+struct bench_run {
+	uint64_t iters;		/* operations to time, all threads together */
+	unsigned int threads;	/* the row's thread count, at least 1 */
+	void *arg;		/* the row's arg */
+};
+
+typedef struct bench_result bench_fn(const struct bench_run *run);
+
+struct bench_side {
+	const char *label;	/* what is measured: "kipc_mutex_lock" */
+	bench_fn *fn;		/* NULL: the peer library is not compiled in, */
+	const char *missing;	/* ... and this package provides it */
+};
+
+struct bench_row {
+	const char *group;	/* "atomics", "mutex", "pipe", "floor", ... */
+	const char *name;	/* "atomic_inc uncontended" */
+	struct bench_side kipc;	/* a floor row's only measurement */
+	struct bench_side peer;	/* label NULL: a floor row, no ratio */
+	unsigned int threads;	/* 0 counts as 1 */
+	void *arg;		/* passed to both functions in bench_run */
+};
+
+#define BENCH_SIDE(label, fn) { (label), (fn), 0 }
+
+/*
+ * Peers from optional libraries.  Without the library the function is never
+ * named (it is compiled out with its #ifdef), and the row still prints, saying
+ * which package to install.
+ */
+#ifdef HAVE_CK
+#define BENCH_SIDE_CK(label, fn) BENCH_SIDE(label, fn)
+#else
+#define BENCH_SIDE_CK(label, fn) { (label), 0, "libck-dev" }
+#endif
+#ifdef HAVE_URCU
+#define BENCH_SIDE_URCU(label, fn) BENCH_SIDE(label, fn)
+#else
+#define BENCH_SIDE_URCU(label, fn) { (label), 0, "liburcu-dev" }
+#endif
+
+struct bench_table {
+	const struct bench_row *rows;
+	unsigned int n;
+	struct bench_table *next;
+};
+
+void bench_register(struct bench_table *table);
+
+/* Registers rows[] before main() runs: no central list of families. */
+#define BENCH_TABLE(rows)						\
+	static struct bench_table bench_table_##rows = {		\
+		(rows), sizeof(rows) / sizeof((rows)[0]), 0 };		\
+	__attribute__((constructor)) static void bench_register_##rows(void) \
+	{								\
+		bench_register(&bench_table_##rows);			\
+	}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* Results: a time alone, or a failure after reporting what failed (errno). */
+struct bench_result bench_ns(double ns_per_op);
+struct bench_result bench_failed(const char *what);
+
+/*
+ * Runs fn(arg, idx, ops) on run->threads threads, idx 0..threads-1, each with
+ * ops = run->iters / threads, released together from a start barrier.
+ * ns_per_op is the wall time from the release to the last thread's finish,
+ * divided by the operations done by all threads: the inverse of throughput.
+ * A caller measuring fairness or waits fills those in from its own arg.
+ */
+typedef void bench_thread_fn(void *arg, unsigned int idx, uint64_t ops);
+struct bench_result bench_threads(const struct bench_run *run,
+				  bench_thread_fn *fn, void *arg);
+
+#endif /* KIPC_BENCH_H */

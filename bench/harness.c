@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The helpers measurement functions share: the clock, result constructors and
+ * the multi-threaded runner with its start barrier.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <kipc/barrier.h>
+#include "arch.h"
+#include "bench.h"
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct bench_result bench_ns(double ns_per_op)
+{
+	return (struct bench_result){ ns_per_op, BENCH_NA, BENCH_NA };
+}
+
+struct bench_result bench_failed(const char *what)
+{
+	fprintf(stderr, "kipc-bench: %s: %s\n", what, strerror(errno));
+	return bench_ns(-1);
+}
+
+/* The start line and finish line, on their own cache line. */
+struct bench_gate {
+	unsigned int n;
+	unsigned int arrived;
+	unsigned int finished;
+	bool go;
+	bool abort;
+	uint64_t t0, t1;
+	uint64_t ops;
+	bench_thread_fn *fn;
+	void *arg;
+} __attribute__((aligned(64)));
+
+struct bench_worker {
+	struct bench_gate *gate;
+	unsigned int idx;
+	pthread_t tid;
+};
+
+static void *bench_worker(void *p)
+{
+	struct bench_worker *w = p;
+	struct bench_gate *g = w->gate;
+	unsigned int spins = 0;
+
+	/*
+	 * The last thread to arrive starts the clock and opens the gate, so
+	 * the timed section begins only when every thread exists and no
+	 * thread creation overlaps it.  The acq_rel counter makes the clock
+	 * read follow every arrival; release/acquire on go publishes t0.
+	 */
+	if (__atomic_add_fetch(&g->arrived, 1, __ATOMIC_ACQ_REL) == g->n) {
+		g->t0 = bench_now_ns();
+		kipc_smp_store_release(&g->go, true);
+	}
+	while (!kipc_smp_load_acquire(&g->go)) {
+		kipc__cpu_relax();
+		/* More threads than CPUs: let the late ones run. */
+		if (++spins % 1024 == 0)
+			sched_yield();
+	}
+	/* abort is written before go is released, so acquire covers it. */
+	if (g->abort)
+		return NULL;
+	g->fn(g->arg, w->idx, g->ops);
+	/* The last to finish stops the clock; the join publishes t1. */
+	if (__atomic_add_fetch(&g->finished, 1, __ATOMIC_ACQ_REL) == g->n)
+		g->t1 = bench_now_ns();
+	return NULL;
+}
+
+struct bench_result bench_threads(const struct bench_run *run,
+				  bench_thread_fn *fn, void *arg)
+{
+	unsigned int n = run->threads, i;
+	struct bench_gate *g;
+	struct bench_worker *w;
+	struct bench_result r;
+	int err = 0;
+
+	g = aligned_alloc(64, sizeof(*g));
+	w = calloc(n, sizeof(*w));
+	if (!g || !w) {
+		free(g);
+		free(w);
+		return bench_failed("bench_threads");
+	}
+	*g = (struct bench_gate){
+		.n = n, .fn = fn, .arg = arg,
+		.ops = run->iters / n ? run->iters / n : 1,
+	};
+	for (i = 0; i < n; i++) {
+		w[i] = (struct bench_worker){ .gate = g, .idx = i };
+		err = pthread_create(&w[i].tid, NULL, bench_worker, &w[i]);
+		if (err)
+			break;
+	}
+	if (err) {
+		/* Fewer than n arrive, so nobody opens the gate: do it here. */
+		g->abort = true;
+		kipc_smp_store_release(&g->go, true);
+	}
+	while (i--)
+		pthread_join(w[i].tid, NULL);
+	if (err) {
+		errno = err;
+		r = bench_failed("pthread_create");
+	} else {
+		r = bench_ns((double)(g->t1 - g->t0) / (double)(g->ops * n));
+	}
+	free(g);
+	free(w);
+	return r;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kipc/kipc.h - all of kipc: the kernel's synchronization primitives and
+ * IPC mechanisms in user space.  Every name is kipc_ / KIPC_ prefixed;
+ * include <kipc/linux.h> for the kernel's own names.
+ */
+#ifndef KIPC_KIPC_H
+#define KIPC_KIPC_H
+
+#include <kipc/compiler.h>
+#include <kipc/barrier.h>
+#include <kipc/atomic.h>
+#include <kipc/bitops.h>
+#include <kipc/irqflags.h>
+#include <kipc/spinlock.h>
+#include <kipc/rwlock.h>
+
+#endif /* KIPC_KIPC_H */

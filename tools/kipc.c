@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kipc - the command-line tool.  One verb per concern; verbs that deal with
+ * IPC objects arrive with those objects.
+ *
+ *   kipc bench [ARGS]   run the benchmark table (the kipc-bench program)
+ *   kipc version        print the library version
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef KIPC_LIBEXECDIR
+#define KIPC_LIBEXECDIR "/usr/local/libexec"
+#endif
+#ifndef KIPC_VERSION
+#define KIPC_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kipc COMMAND [ARGS]\n"
+		"  bench [--quick] [--json] [--filter SUBSTR]   run the benchmark table\n"
+		"  version                                      print the version\n");
+}
+
+/*
+ * The benchmark links the peer libraries it compares against, which the tool
+ * must not depend on, so it is a program of its own: next to this binary in
+ * the build tree, under libexec once installed.
+ */
+static int cmd_bench(char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(path, sizeof(path), "%s/kipc-bench", dirname(self));
+		if (access(path, X_OK) == 0)
+			execv(path, argv);
+	}
+	snprintf(path, sizeof(path), "%s/kipc/kipc-bench", KIPC_LIBEXECDIR);
+	execv(path, argv);
+	fprintf(stderr, "kipc bench: cannot run %s: %s\n", path, strerror(errno));
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "bench"))
+		return cmd_bench(argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("kipc %s\n", KIPC_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "kipc: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
