@@ -94,13 +94,23 @@ void bench_register(struct bench_table *table);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 
+/*
+ * Pins the calling thread to the idx-th CPU the process may use (modulo
+ * their number), so that threads or processes 0 and 1 of a measurement run
+ * side by side on two CPUs instead of taking turns on one; bench_unpin()
+ * gives the calling thread back every CPU.  Failure only leaves it unpinned.
+ */
+void bench_pin(unsigned int idx);
+void bench_unpin(void);
+
 /* Results: a time alone, or a failure after reporting what failed (errno). */
 struct bench_result bench_ns(double ns_per_op);
 struct bench_result bench_failed(const char *what);
 
 /*
- * Runs fn(arg, idx, ops) on run->threads threads, idx 0..threads-1, each with
- * ops = run->iters / threads, released together from a start barrier.
+ * Runs fn(arg, idx, ops) on run->threads threads, idx 0..threads-1, each
+ * pinned with bench_pin(idx) and doing ops = run->iters / threads, released
+ * together from a start barrier.
  * ns_per_op is the wall time from the release to the last thread's finish,
  * divided by the operations done by all threads: the inverse of throughput.
  * A caller measuring fairness or waits fills those in from its own arg.

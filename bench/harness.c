@@ -16,6 +16,40 @@
 #include "arch.h"
 #include "bench.h"
 
+/* The CPUs the process may use, as it started, before anything was pinned. */
+static cpu_set_t allowed;
+static int nallowed;
+
+__attribute__((constructor)) static void bench_cpus_init(void)
+{
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+		nallowed = CPU_COUNT(&allowed);
+}
+
+void bench_pin(unsigned int idx)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (!nallowed || getenv("NOPIN"))
+		return;
+	idx %= nallowed;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &allowed) && idx-- == 0)
+			break;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* Not fatal: unpinned figures are only noisier. */
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+void bench_unpin(void)
+{
+	if (nallowed)
+		sched_setaffinity(0, sizeof(allowed), &allowed);
+}
+
 uint64_t bench_now_ns(void)
 {
 	struct timespec ts;
@@ -60,6 +94,7 @@ static void *bench_worker(void *p)
 	struct bench_gate *g = w->gate;
 	unsigned int spins = 0;
 
+	bench_pin(w->idx);
 	/*
 	 * The last thread to arrive starts the clock and opens the gate, so
 	 * the timed section begins only when every thread exists and no

@@ -60,6 +60,30 @@ static inline int kipc__futex_wait(uint32_t *uaddr, uint32_t val,
 	return r < 0 ? -errno : 0;
 }
 
+/*
+ * The bitset forms: a waiter sleeps with a set of bits and a wake names the
+ * bits it is for, so one futex word can carry separate queues (the mutex
+ * wakes its starving waiters apart from the others).  ts is absolute
+ * (CLOCK_MONOTONIC) or NULL.
+ */
+static inline int kipc__futex_wait_bitset(uint32_t *uaddr, uint32_t val,
+					  const struct timespec *ts, uint32_t bits,
+					  int flags)
+{
+	long r = syscall(SYS_futex, uaddr, kipc__futex_op(FUTEX_WAIT_BITSET, flags),
+			 val, ts, NULL, bits);
+
+	return r < 0 ? -errno : 0;
+}
+
+static inline int kipc__futex_wake_bitset(uint32_t *uaddr, int n, uint32_t bits, int flags)
+{
+	long r = syscall(SYS_futex, uaddr, kipc__futex_op(FUTEX_WAKE_BITSET, flags),
+			 n, NULL, NULL, bits);
+
+	return r < 0 ? -errno : (int)r;
+}
+
 static inline int kipc__futex_wake(uint32_t *uaddr, int n, int flags)
 {
 	long r = syscall(SYS_futex, uaddr, kipc__futex_op(FUTEX_WAKE, flags),

@@ -26,7 +26,7 @@
  *   int  fetch_add_unless(v, a, u)  add a unless v == u; old value
  *   bool add_unless(v, a, u)        true if it added
  *   bool inc_not_zero(v)  inc_unless_negative(v)  dec_unless_positive(v)
- *   int  dec_if_positive(v)         old - 1, stored only if >= 0
+ *   int  dec_if_positive(v)         old - 1, stored only if old > 0 (MIN gives MIN)
  *
  * Every value-returning operation also comes as _relaxed, _acquire and
  * _release (kipc_atomic_fetch_add_acquire, kipc_atomic_xchg_relaxed, ...).
@@ -187,8 +187,8 @@ KIPC_INLINE T kipc_##pfx##_dec_if_positive(kipc_##pfx##_t *v)                 \
 	T c = kipc_##pfx##_read(v), d;                                        \
 	do {                                                                  \
 		d = KIPC__WRAP(T, UT, c, -, 1);                               \
-		if (d < 0)                                                    \
-			break;                                                \
+		if (c <= 0)     /* not positive; MIN - 1 must not wrap */     \
+			return d < 0 ? d : c;                                 \
 	} while (!kipc_##pfx##_try_cmpxchg(v, &c, d));                        \
 	return d;                                                             \
 }

@@ -14,5 +14,6 @@
 #include <kipc/irqflags.h>
 #include <kipc/spinlock.h>
 #include <kipc/rwlock.h>
+#include <kipc/mutex.h>
 
 #endif /* KIPC_KIPC_H */

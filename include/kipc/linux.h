@@ -344,4 +344,72 @@ typedef kipc_atomic_long_t atomic_long_t;
 #define BITS_TO_LONGS                      KIPC_BITS_TO_LONGS
 #define DECLARE_BITMAP                     KIPC_DECLARE_BITMAP
 
+/* ---- irqflags.h ---- */
+#define local_irq_save                     kipc_local_irq_save
+#define local_irq_restore                  kipc_local_irq_restore
+#define local_irq_disable                  kipc_local_irq_disable
+#define local_irq_enable                   kipc_local_irq_enable
+#define irqs_disabled                      kipc_irqs_disabled
+#define arch_local_irq_save                kipc_arch_local_irq_save
+#define arch_local_irq_restore             kipc_arch_local_irq_restore
+
+/* ---- spinlock.h ---- */
+typedef kipc_spinlock_t spinlock_t;
+#define DEFINE_SPINLOCK                    KIPC_DEFINE_SPINLOCK
+#define SPINLOCK_INIT                      KIPC_SPINLOCK_INIT
+#define __SPIN_LOCK_UNLOCKED(name)         KIPC_SPINLOCK_INIT
+#define spin_lock_init                     kipc_spin_lock_init
+#define spin_lock                          kipc_spin_lock
+#define spin_trylock                       kipc_spin_trylock
+#define spin_unlock                        kipc_spin_unlock
+#define spin_is_locked                     kipc_spin_is_locked
+#define spin_lock_bh                       kipc_spin_lock_bh
+#define spin_unlock_bh                     kipc_spin_unlock_bh
+#define spin_trylock_bh                    kipc_spin_trylock_bh
+#define spin_lock_irq                      kipc_spin_lock_irq
+#define spin_unlock_irq                    kipc_spin_unlock_irq
+#define spin_trylock_irq                   kipc_spin_trylock_irq
+#define spin_lock_irqsave                  kipc_spin_lock_irqsave
+#define spin_unlock_irqrestore             kipc_spin_unlock_irqrestore
+#define spin_trylock_irqsave               kipc_spin_trylock_irqsave
+
+/* ---- rwlock.h ---- */
+typedef kipc_rwlock_t rwlock_t;
+#define DEFINE_RWLOCK                      KIPC_DEFINE_RWLOCK
+#define __RW_LOCK_UNLOCKED(name)           KIPC_RWLOCK_INIT
+#define rwlock_init                        kipc_rwlock_init
+#define read_lock                          kipc_read_lock
+#define read_trylock                       kipc_read_trylock
+#define read_unlock                        kipc_read_unlock
+#define read_lock_bh                       kipc_read_lock_bh
+#define read_unlock_bh                     kipc_read_unlock_bh
+#define read_lock_irq                      kipc_read_lock_irq
+#define read_unlock_irq                    kipc_read_unlock_irq
+#define read_lock_irqsave                  kipc_read_lock_irqsave
+#define read_unlock_irqrestore             kipc_read_unlock_irqrestore
+#define write_lock                         kipc_write_lock
+#define write_trylock                      kipc_write_trylock
+#define write_unlock                       kipc_write_unlock
+#define write_lock_bh                      kipc_write_lock_bh
+#define write_unlock_bh                    kipc_write_unlock_bh
+#define write_lock_irq                     kipc_write_lock_irq
+#define write_unlock_irq                   kipc_write_unlock_irq
+#define write_lock_irqsave                 kipc_write_lock_irqsave
+#define write_unlock_irqrestore            kipc_write_unlock_irqrestore
+#define write_trylock_irqsave              kipc_write_trylock_irqsave
+
+/* ---- mutex.h ---- */
+#define mutex                              kipc_mutex
+#define DEFINE_MUTEX                       KIPC_DEFINE_MUTEX
+#define mutex_init                         kipc_mutex_init
+#define mutex_init_flags                   kipc_mutex_init_flags
+#define mutex_lock                         kipc_mutex_lock
+#define mutex_lock_interruptible           kipc_mutex_lock_interruptible
+#define mutex_trylock                      kipc_mutex_trylock
+#define mutex_unlock                       kipc_mutex_unlock
+#define mutex_is_locked                    kipc_mutex_is_locked
+#define atomic_dec_and_mutex_lock          kipc_atomic_dec_and_mutex_lock
+#define mutex_destroy                      kipc_mutex_destroy
+#define mutex_consistent                   kipc_mutex_consistent
+
 #endif /* KIPC_LINUX_H */

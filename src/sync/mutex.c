@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The futex mutex; the public contract is in <kipc/mutex.h>, the argument in
+ * docs/mutex.md.
+ *
+ * The owner word (the futex) is TID | WAITERS | HANDOFF:
+ *   0                      free, no sleeper
+ *   TID                    held, no sleeper: unlock is one compare-exchange
+ *   TID | WAITERS          held, someone may sleep: unlock must wake one
+ *   WAITERS                free, someone may sleep: anyone may take it
+ *   x | HANDOFF            a sleeper is starving: the next release is a
+ *                          hand-off to a starving sleeper
+ *   WAITERS | HANDOFF      released to a starving sleeper (RESERVED): only a
+ *                          starving waiter may take it
+ *   NOTREC                 the robust state was never repaired: unusable
+ *
+ * Sleepers wait on the same word with one of two futex bitsets, so that a
+ * hand-off wakes the longest-waiting starving sleeper (the kernel queues
+ * waiters of one futex in FIFO order) and never an ordinary one.
+ *
+ * Ordering: every acquisition is a compare-exchange with acquire that turns
+ * a word without TID into our TID; every release is a release operation
+ * that removes the TID.  Flag changes by waiters are relaxed: they decide who
+ * sleeps and who is woken, never who is inside, and the futex syscalls
+ * re-check the word in the kernel before sleeping.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <kipc/mutex.h>
+#include "futex.h"
+#include "spin.h"
+#include "task.h"
+
+#define WAITERS   0x80000000u
+#define HANDOFF   0x40000000u
+#define TID_MASK  0x3fffffffu
+#define NOTREC    TID_MASK		/* no TID is this large (pid_max <= 2^22) */
+#define RESERVED  (WAITERS | HANDOFF)
+
+/* flags: KIPC_PSHARED, and F_OWNERDEAD while -EOWNERDEAD is unrepaired. */
+#define F_OWNERDEAD 0x2u
+
+/* Futex bitsets: ordinary sleepers and starving sleepers. */
+#define BIT_NORMAL 0x1u
+#define BIT_STARVE 0x2u
+
+/* Optimistic spinning before sleeping: about one short critical section. */
+#define SPIN_NS 5000
+
+#ifdef KIPC_DEBUG
+__attribute__((noreturn))
+static void debug_fail(const struct kipc_mutex *lock, const char *what)
+{
+	fprintf(stderr, "kipc: mutex %p: %s (owner word %#x)\n", (const void *)lock,
+		what, __atomic_load_n(&lock->owner, __ATOMIC_RELAXED));
+	abort();
+}
+#define DEBUG_CHECK(cond, lock, what) do { if (!(cond)) debug_fail(lock, what); } while (0)
+#else
+#define DEBUG_CHECK(cond, lock, what) ((void)0)
+#endif
+
+#define CHECK_INIT(lock) \
+	DEBUG_CHECK((lock)->magic == KIPC__MUTEX_MAGIC, lock, "used before mutex_init")
+
+static bool pshared(const struct kipc_mutex *lock)
+{
+	return lock->flags & KIPC_PSHARED;
+}
+
+static int futex_flags(const struct kipc_mutex *lock)
+{
+	return pshared(lock) ? KIPC__FUTEX_SHARED : 0;
+}
+
+static bool cas_owner(struct kipc_mutex *lock, uint32_t old, uint32_t new, int mo)
+{
+	return __atomic_compare_exchange_n(&lock->owner, &old, new, 0, mo, __ATOMIC_RELAXED);
+}
+
+/*
+ * Just acquired.  A shared mutex records which incarnation of the TID owns
+ * it, for the liveness probe of waiters; unlock clears it before releasing,
+ * so a waiter that reads the owner word with acquire sees either 0
+ * ("unknown yet") or this owner's own start time.
+ */
+static void note_owner(struct kipc_mutex *lock)
+{
+	if (pshared(lock))
+		__atomic_store_n(&lock->owner_start, kipc__thread_start(), __ATOMIC_RELAXED);
+}
+
+void kipc_mutex_init_flags(struct kipc_mutex *lock, unsigned int flags)
+{
+	*lock = (struct kipc_mutex)KIPC_MUTEX_INITIALIZER;
+	lock->flags = flags & KIPC_PSHARED;
+	kipc__tsan_create(lock, 0);
+}
+
+int kipc_mutex_trylock(struct kipc_mutex *lock)
+{
+	int ok;
+
+	CHECK_INIT(lock);
+	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
+	ok = cas_owner(lock, 0, kipc__gettid(), __ATOMIC_ACQUIRE);
+	if (ok)
+		note_owner(lock);
+	kipc__tsan_post_lock(lock, ok ? KIPC__TSAN_TRY : KIPC__TSAN_TRY | KIPC__TSAN_TRY_FAILED);
+	return ok;
+}
+
+/* The owner of v has died (shared mutexes only): take the lock over. */
+static bool take_from_dead(struct kipc_mutex *lock, uint32_t v, uint32_t tid)
+{
+	uint32_t dead = v & TID_MASK;
+
+	if (!dead || dead == NOTREC ||
+	    kipc__task_alive(dead, __atomic_load_n(&lock->owner_start, __ATOMIC_RELAXED)))
+		return false;
+	if (!cas_owner(lock, v, tid | (v & (WAITERS | HANDOFF)), __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_fetch_or(&lock->flags, F_OWNERDEAD, __ATOMIC_RELAXED);
+	return true;
+}
+
+static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
+{
+	struct kipc__spinwait w;
+	struct timespec deadline, *dl = NULL;
+	bool starving = false;
+	int ret;
+
+	/*
+	 * Optimistic spinning: the holder of a mutex usually leaves within a
+	 * microsecond or two, far sooner than a sleep and wake-up would take.
+	 * A free word may carry WAITERS; taking it keeps the flag.
+	 */
+	kipc__spinwait_init(&w);
+	while (kipc__spinwait_elapsed(&w) < SPIN_NS) {
+		uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+
+		if ((v & ~WAITERS) == 0 && cas_owner(lock, v, tid | v, __ATOMIC_ACQUIRE))
+			return 0;
+		if ((v & TID_MASK) == NOTREC)
+			return -ENOTRECOVERABLE;
+		kipc__spinwait_relax(&w);
+	}
+
+	for (;;) {
+		uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+		uint32_t owner = v & TID_MASK;
+		int r;
+
+		if (owner == NOTREC) {
+			ret = -ENOTRECOVERABLE;
+			break;
+		}
+		if (owner == 0 && (!(v & HANDOFF) || starving)) {
+			/*
+			 * Free, or reserved for the starving and we are.  We
+			 * slept, so others may sleep: keep WAITERS; keep
+			 * HANDOFF while other starving sleepers remain.
+			 */
+			uint32_t others = __atomic_load_n(&lock->starving, __ATOMIC_RELAXED) - starving;
+
+			if (cas_owner(lock, v, tid | WAITERS | (others ? HANDOFF : 0),
+				      __ATOMIC_ACQUIRE)) {
+				ret = 0;
+				break;
+			}
+			continue;
+		}
+		if (!starving && kipc__spinwait_elapsed(&w) >= KIPC_MUTEX_HANDOFF_NS) {
+			starving = true;
+			__atomic_fetch_add(&lock->starving, 1, __ATOMIC_RELAXED);
+		}
+		/* Announce ourselves before sleeping; the futex re-checks v. */
+		if ((v | WAITERS | (starving ? HANDOFF : 0)) != v) {
+			uint32_t nv = v | WAITERS | (starving ? HANDOFF : 0);
+
+			if (!cas_owner(lock, v, nv, __ATOMIC_RELAXED))
+				continue;
+			v = nv;
+		}
+		if (pshared(lock)) {
+			/* Wake up now and then to see whether the owner died. */
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_nsec += KIPC_MUTEX_PROBE_MS * 1000000L;
+			if (deadline.tv_nsec >= 1000000000L) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000L;
+			}
+			dl = &deadline;
+		}
+		r = kipc__futex_wait_bitset(&lock->owner, v, dl,
+					    starving ? BIT_STARVE : BIT_NORMAL, futex_flags(lock));
+		w.now = kipc__now_ns();
+		if (r == -EINTR && interruptible) {
+			/* Take a free lock rather than fail; else give up. */
+			v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+			if ((v & TID_MASK) == 0 && (!(v & HANDOFF) || starving) &&
+			    cas_owner(lock, v, tid | WAITERS, __ATOMIC_ACQUIRE)) {
+				ret = 0;
+				break;
+			}
+			ret = -EINTR;
+			break;
+		}
+		if (r == -ETIMEDOUT && take_from_dead(lock, v, tid)) {
+			ret = -EOWNERDEAD;
+			break;
+		}
+	}
+	if (starving)
+		__atomic_fetch_sub(&lock->starving, 1, __ATOMIC_RELAXED);
+	return ret;
+}
+
+static int mutex_lock(struct kipc_mutex *lock, bool interruptible)
+{
+	uint32_t tid = kipc__gettid();
+	int ret = 0;
+
+	CHECK_INIT(lock);
+	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
+	if (!cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))
+		ret = lock_slow(lock, tid, interruptible);
+	if (ret == 0 || ret == -EOWNERDEAD)
+		note_owner(lock);
+	kipc__tsan_post_lock(lock, ret == 0 || ret == -EOWNERDEAD ? KIPC__TSAN_TRY :
+			     KIPC__TSAN_TRY | KIPC__TSAN_TRY_FAILED);
+	return ret;
+}
+
+int kipc_mutex_lock(struct kipc_mutex *lock)
+{
+	return mutex_lock(lock, false);
+}
+
+int kipc_mutex_lock_interruptible(struct kipc_mutex *lock)
+{
+	return mutex_lock(lock, true);
+}
+
+static void unlock_slow(struct kipc_mutex *lock, uint32_t v)
+{
+	int ff = futex_flags(lock);
+
+	for (;;) {
+		if (v & HANDOFF) {
+			/* Reserve it for the starving; wake the longest waiting. */
+			if (cas_owner(lock, v, RESERVED, __ATOMIC_RELEASE)) {
+				if (kipc__futex_wake_bitset(&lock->owner, 1, BIT_STARVE, ff) > 0)
+					return;
+				/*
+				 * No starving sleeper (it left, or is awake and
+				 * will find the word itself): release to all.
+				 */
+				if (cas_owner(lock, RESERVED, WAITERS, __ATOMIC_RELAXED))
+					kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
+				return;
+			}
+		} else if (cas_owner(lock, v, 0, __ATOMIC_RELEASE)) {
+			/* The woken sleeper takes it with WAITERS set again. */
+			kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
+			return;
+		}
+		v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+	}
+}
+
+void kipc_mutex_unlock(struct kipc_mutex *lock)
+{
+	uint32_t tid = kipc__gettid();
+
+	CHECK_INIT(lock);
+	DEBUG_CHECK(kipc_mutex_is_locked(lock), lock, "unlock of an unlocked mutex");
+	DEBUG_CHECK((lock->owner & TID_MASK) == tid, lock,
+		    "unlock by a thread that does not own it");
+	kipc__tsan_pre_unlock(lock, 0);
+	if (pshared(lock)) {
+		__atomic_store_n(&lock->owner_start, 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&lock->flags, __ATOMIC_RELAXED) & F_OWNERDEAD) {
+			/* Unlocked without kipc_mutex_consistent(): for good. */
+			__atomic_fetch_and(&lock->flags, ~F_OWNERDEAD, __ATOMIC_RELAXED);
+			__atomic_store_n(&lock->owner, NOTREC, __ATOMIC_RELEASE);
+			kipc__futex_wake(&lock->owner, INT_MAX, KIPC__FUTEX_SHARED);
+			kipc__tsan_post_unlock(lock, 0);
+			return;
+		}
+	}
+	if (!cas_owner(lock, tid, 0, __ATOMIC_RELEASE))
+		unlock_slow(lock, __atomic_load_n(&lock->owner, __ATOMIC_RELAXED));
+	kipc__tsan_post_unlock(lock, 0);
+}
+
+int kipc_mutex_consistent(struct kipc_mutex *lock)
+{
+	uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+
+	if (!(__atomic_load_n(&lock->flags, __ATOMIC_RELAXED) & F_OWNERDEAD) ||
+	    (v & TID_MASK) != kipc__gettid())
+		return -EINVAL;
+	__atomic_fetch_and(&lock->flags, ~F_OWNERDEAD, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int kipc_mutex_is_locked(struct kipc_mutex *lock)
+{
+	return (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) != 0;
+}
+
+/* As the kernel: decrement without the lock unless we might reach 0. */
+int kipc_atomic_dec_and_mutex_lock(kipc_atomic_t *cnt, struct kipc_mutex *lock)
+{
+	if (kipc_atomic_add_unless(cnt, -1, 1))
+		return 0;
+	kipc_mutex_lock(lock);
+	if (!kipc_atomic_dec_and_test(cnt)) {
+		kipc_mutex_unlock(lock);
+		return 0;
+	}
+	return 1;
+}
+
+void kipc_mutex_destroy(struct kipc_mutex *lock)
+{
+	CHECK_INIT(lock);
+	DEBUG_CHECK(!kipc_mutex_is_locked(lock), lock, "destroy of a locked mutex");
+	kipc__tsan_destroy(lock, 0);
+	lock->magic = 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tasks, as SPEC section 1 defines them: a task is a thread, named by its
+ * TID; a thread is alive while /proc knows a running (not zombie) thread
+ * with that TID and the start time it had, so a recycled TID is never
+ * mistaken for the thread that died.
+ *
+ *   kipc__gettid()          this thread's TID, cached (a syscall only once
+ *                           per thread, and again in a fork child)
+ *   kipc__thread_start()    this thread's start time (clock ticks since boot)
+ *   kipc__task_alive(tid, start)
+ *                           1 if that thread lives, 0 if it is gone; a start
+ *                           of 0 means "unknown", and only absence counts
+ */
+#ifndef KIPC_TASK_H
+#define KIPC_TASK_H
+
+#include <stdint.h>
+
+extern __thread uint32_t kipc__tid_cache __attribute__((tls_model("initial-exec")));
+
+uint32_t kipc__gettid_slow(void);
+
+static inline uint32_t kipc__gettid(void)
+{
+	uint32_t tid = kipc__tid_cache;
+
+	return tid ? tid : kipc__gettid_slow();
+}
+
+uint64_t kipc__thread_start(void);
+int kipc__task_alive(uint32_t tid, uint64_t start);
+
+#endif
