@@ -34,6 +34,7 @@ BENCH_SRC   := $(sort $(wildcard bench/*.c))
 TOOL_SRC    := $(sort $(wildcard tools/*.c))
 
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_DBG_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj-debug/%.o)
 TEST_BIN    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ    := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
@@ -89,6 +90,20 @@ $(BUILD)/kipc-bench: $(BENCH_OBJ) $(BUILD)/libkipc.a
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libkipc.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkipc.a $(LDLIBS)
+
+# tests/*_debug.c test the KIPC_DEBUG checks, against a library built with them.
+$(BUILD)/obj-debug/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DKIPC_DEBUG $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libkipc-debug.a: $(LIB_DBG_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%_debug: tests/%_debug.c $(BUILD)/libkipc-debug.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DKIPC_DEBUG $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkipc-debug.a $(LDLIBS)
 
 $(BUILD)/kipc.pc: kipc.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \

@@ -108,12 +108,12 @@ struct bench_result bench_ns(double ns_per_op);
 struct bench_result bench_failed(const char *what);
 
 /*
- * Runs fn(arg, idx, ops) on run->threads threads, idx 0..threads-1, each
- * pinned with bench_pin(idx) and doing ops = run->iters / threads, released
- * together from a start barrier.
- * ns_per_op is the wall time from the release to the last thread's finish,
- * divided by the operations done by all threads: the inverse of throughput.
- * A caller measuring fairness or waits fills those in from its own arg.
+ * Runs fn(arg, idx, ops) once on each of run->threads threads, idx
+ * 0..threads-1, each pinned with bench_pin(idx), with ops = run->iters /
+ * threads, all released together from a start barrier.  ns_per_op is the
+ * wall time from the release to the last thread's finish, divided by the
+ * operations of all threads: the inverse of throughput.  A caller measuring
+ * fairness or waits fills those in from its own arg, indexed by idx.
  */
 typedef void bench_thread_fn(void *arg, unsigned int idx, uint64_t ops);
 struct bench_result bench_threads(const struct bench_run *run,

@@ -76,11 +76,20 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The q-quantile of sorted v[0..n), interpolating between neighbours. */
+static double quantile(const double *v, unsigned int n, double q)
+{
+	double pos = q * (n - 1);
+	unsigned int i = (unsigned int)pos;
+
+	return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[i];
+}
+
 /* Sorts v[0..n) in place. */
 static double median(double *v, unsigned int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return quantile(v, n, 0.5);
 }
 
 struct samples {
@@ -94,7 +103,9 @@ static void summarize(struct bench_stats *st, struct samples *s)
 	st->median = median(s->ns, n);
 	st->min = s->ns[0];
 	st->max = s->ns[n - 1];
-	st->spread = st->median > 0 ? 100 * (st->max - st->min) / st->median : 0;
+	/* Interquartile: one outlier repetition does not make it explode. */
+	st->spread = st->median > 0 ? 100 * (quantile(s->ns, n, 0.75) -
+		     quantile(s->ns, n, 0.25)) / st->median : 0;
 	st->fairness = median(s->fair, n);
 	st->max_wait_ns = median(s->wait, n);
 }

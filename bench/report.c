@@ -183,7 +183,7 @@ static void print_legend(const struct widths *w)
 {
 	printf("\n"
 	       "ns/op   median time per operation, lower is better; floor rows: per round trip\n"
-	       "spread  (max - min) / median of the repetitions\n"
+	       "spread  interquartile range / median of the repetitions (JSON adds min and max)\n"
 	       "ratio   kipc ns/op / peer ns/op: below 1.00 kipc is faster\n");
 	if (w->extra)
 		printf("fair    min/max operations per thread (1.00 = even); max wait: longest single wait\n");
@@ -320,7 +320,7 @@ static void print_json(const struct bench_opts *o,
 	printf(", \"peers\": {\"ck\": %s, \"urcu\": %s}},\n",
 	       HAVE_CK_JSON, HAVE_URCU_JSON);
 	printf("  \"method\": {\"reps\": %u, \"target_ms\": %llu, \"quick\": %s, "
-	       "\"statistic\": \"median\", \"spread\": \"(max-min)/median\", "
+	       "\"statistic\": \"median\", \"spread\": \"interquartile range/median\", "
 	       "\"ratio\": \"kipc/peer, below 1 kipc is faster\"},\n",
 	       o->reps, (unsigned long long)(o->target_ns / 1000000),
 	       o->quick ? "true" : "false");

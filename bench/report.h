@@ -25,7 +25,7 @@ struct bench_stats {
 	unsigned int reps;
 	uint64_t iters;		/* operations per repetition, after calibration */
 	double median, min, max;	/* ns per operation */
-	double spread;		/* (max - min) / median, in percent */
+	double spread;		/* interquartile range / median, in percent */
 	double fairness;	/* BENCH_NA when the row does not measure it */
 	double max_wait_ns;	/* likewise */
 };

@@ -683,45 +683,47 @@ static void test_dec_and_test(void)
  * with a release; a reader that acquires round n must see data >= n.
  */
 #define MP_WORDS 4
+#define MP_FRESH 100000   /* the reader stops after seeing this many new flags */
 
 static int mp_data[MP_WORDS];
 static int mp_flag;
 static kipc_atomic_t mp_aflag;
-static int mp_stop;
+static int mp_ready, mp_stop_req, mp_done;
 
 static void *mp_writer(void *arg)
 {
-	long *rounds = arg;
-	double end = now() + MT_SECONDS;
-	int i, j;
+	int *last = arg, i, j;
+	unsigned int spins = 0;
 
-	for (i = 1; i <= (int)MT_ITERS; i++) {
+	while (!kipc_smp_load_acquire(&mp_ready))
+		relax(&spins);
+	for (i = 1; i < INT_MAX / 2 && !KIPC_READ_ONCE(mp_stop_req); i++) {
 		for (j = 0; j < MP_WORDS; j++)
 			KIPC_WRITE_ONCE(mp_data[j], i);
 		if (i & 1)
 			kipc_smp_store_release(&mp_flag, i);
 		else
 			kipc_atomic_set_release(&mp_aflag, i);
-		if ((i & 1023) == 0 && now() > end)
-			break;
 	}
-	*rounds = i;
-	kipc_smp_store_release(&mp_stop, 1);
+	*last = i - 1;
+	kipc_smp_store_release(&mp_done, 1);
 	return NULL;
 }
 
 static void test_message_passing(void)
 {
 	pthread_t t;
-	long rounds = 0, bad = 0, reads = 0;
-	int f, g, j;
+	long bad = 0, reads = 0, fresh = 0;
+	int f, g, j, last = -1, prev = 0, done;
+	double end = now() + MT_SECONDS;
 
 	memset(mp_data, 0, sizeof(mp_data));
 	mp_flag = 0;
 	kipc_atomic_set(&mp_aflag, 0);
-	mp_stop = 0;
-	pthread_create(&t, NULL, mp_writer, &rounds);
-	while (!kipc_smp_load_acquire(&mp_stop)) {
+	pthread_create(&t, NULL, mp_writer, &last);
+	kipc_smp_store_release(&mp_ready, 1);
+	for (;;) {
+		done = kipc_smp_load_acquire(&mp_done);
 		f = kipc_smp_load_acquire(&mp_flag);
 		for (j = 0; j < MP_WORDS; j++)
 			if (KIPC_READ_ONCE(mp_data[j]) < f)
@@ -730,14 +732,19 @@ static void test_message_passing(void)
 		for (j = 0; j < MP_WORDS; j++)
 			if (KIPC_READ_ONCE(mp_data[j]) < g)
 				bad++;
+		if (f > prev)
+			fresh++;
+		prev = f > g ? f : g;
 		reads++;
+		if (done)
+			break;
+		if (fresh >= MP_FRESH || ((reads & 1023) == 0 && now() > end))
+			KIPC_WRITE_ONCE(mp_stop_req, 1);
 	}
 	pthread_join(t, NULL);
 	is(bad, 0, "message passing: data written before a release is seen after the "
-	   "acquire (%ld rounds, %ld reads)", rounds, reads);
-	ok(kipc_smp_load_acquire(&mp_flag) >= (int)rounds - 2 &&
-	   kipc_atomic_read_acquire(&mp_aflag) >= (int)rounds - 2,
-	   "the reader sees the writer's last flags");
+	   "acquire (%ld reads, %ld saw a new flag)", reads, fresh);
+	is(prev, last, "after the writer's release of done, the reader sees its last flag");
 }
 
 /*

@@ -322,58 +322,82 @@ static void test_init(void)
 /* KIPC_PSHARED between processes.                                          */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Each child is forked before the parent takes the lock and told when to
+ * look through a phase word: a lock held across fork() would look held by
+ * the child itself to ThreadSanitizer.
+ */
+struct shared_spin {
+	kipc_spinlock_t lock;
+	int phase;		/* atomic */
+	int got;		/* atomic */
+};
+
+static void wait_phase(struct shared_spin *sh, int v)
+{
+	while (__atomic_load_n(&sh->phase, __ATOMIC_ACQUIRE) < v)
+		sleep_ms(1);
+}
+
+static void set_phase(struct shared_spin *sh, int v)
+{
+	__atomic_store_n(&sh->phase, v, __ATOMIC_RELEASE);
+}
+
 static void test_pshared(void)
 {
-	kipc_spinlock_t *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared_spin *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	kipc_spinlock_t *l;
 	pid_t pid;
+	int status;
 
-	if (l == MAP_FAILED) {
+	if (sh == MAP_FAILED) {
 		ok(0, "mmap shared memory: %s", strerror(errno));
 		return;
 	}
+	l = &sh->lock;
 	memset(l, 0x5a, sizeof(*l));
 	kipc_spin_lock_init_flags(l, KIPC_PSHARED);
 	ok(!kipc_spin_is_locked(l), "spin_lock_init_flags(KIPC_PSHARED) in shared memory: unlocked");
 
 	/* The parent holds it: the child must see it held. */
-	kipc_spin_lock(l);
-	pid = fork_child();
-	if (pid == 0)
-		_exit(kipc_spin_is_locked(l) && kipc_spin_trylock(l) == 0 ? 0 : 1);
-	is(wait_child(pid), 0, "PSHARED: child sees the parent's hold, its trylock returns 0");
-
-	/* The parent releases it: the child takes it and dies holding it. */
-	kipc_spin_unlock(l);
+	set_phase(sh, 0);
 	pid = fork_child();
 	if (pid == 0) {
+		wait_phase(sh, 1);
+		_exit(kipc_spin_is_locked(l) && kipc_spin_trylock(l) == 0 ? 0 : 1);
+	}
+	kipc_spin_lock(l);
+	set_phase(sh, 1);
+	is(wait_child(pid), 0, "PSHARED: child sees the parent's hold, its trylock returns 0");
+	kipc_spin_unlock(l);
+
+	/* A child waits in spin_lock until the parent releases, then dies holding it. */
+	set_phase(sh, 0);
+	sh->got = 0;
+	pid = fork_child();
+	if (pid == 0) {
+		wait_phase(sh, 1);
 		kipc_spin_lock(l);
+		__atomic_store_n(&sh->got, 1, __ATOMIC_RELEASE);
 		_exit(kipc_spin_is_locked(l) ? 0 : 1);
 	}
-	is(wait_child(pid), 0, "PSHARED: child takes the lock the parent released");
-	ok(kipc_spin_is_locked(l), "PSHARED: parent sees the child's hold");
-	is(kipc_spin_trylock(l), 0, "PSHARED: parent's trylock returns 0 while the child held it");
-
-	/* A child waits in spin_lock until the parent releases. */
-	kipc_spin_lock_init_flags(l, KIPC_PSHARED);
 	kipc_spin_lock(l);
-	pid = fork_child();
-	if (pid == 0) {
-		kipc_spin_lock(l);	/* waits for the parent */
-		kipc_spin_unlock(l);
-		_exit(0);
-	}
+	set_phase(sh, 1);
 	sleep_ms(100);
-	{
-		int status;
-
-		ok(waitpid(pid, &status, WNOHANG) == 0,
-		   "PSHARED: child's spin_lock waits while the parent holds it");
-	}
+	ok(waitpid(pid, &status, WNOHANG) == 0 && !__atomic_load_n(&sh->got, __ATOMIC_ACQUIRE),
+	   "PSHARED: child's spin_lock waits while the parent holds it");
 	kipc_spin_unlock(l);
 	is(wait_child(pid), 0, "PSHARED: child gets it after the parent's unlock");
-	ok(!kipc_spin_is_locked(l), "PSHARED: free at the end");
-	munmap(l, 4096);
+	ok(__atomic_load_n(&sh->got, __ATOMIC_ACQUIRE), "PSHARED: the child got the lock");
+	ok(kipc_spin_is_locked(l), "PSHARED: parent sees the child's hold");
+	is(kipc_spin_trylock(l), 0, "PSHARED: parent's trylock returns 0 while the child holds it");
+
+	kipc_spin_lock_init_flags(l, KIPC_PSHARED);
+	ok(!kipc_spin_is_locked(l) && kipc_spin_trylock(l) == 1, "PSHARED: re-initialised, free again");
+	kipc_spin_unlock(l);
+	munmap(sh, 4096);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -783,6 +807,7 @@ int main(void)
 {
 	struct sigaction sa;
 
+	setvbuf(stdout, NULL, _IONBF, 0);	/* nothing buffered for fork() to copy */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);

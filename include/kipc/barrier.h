@@ -38,7 +38,8 @@
  * x86-64 is TSO: loads are not reordered with loads, stores not with stores,
  * so smp_rmb/smp_wmb need only stop the compiler.  The one reordering TSO
  * allows, a later load passing an earlier store, needs a locked instruction;
- * a locked add of zero to the stack is cheaper than mfence and (unlike mfence)
+ * a locked add of zero to the stack (below the 128-byte red zone, so it
+ * never touches data just written) is cheaper than mfence and (unlike mfence)
  * is all that ordering cacheable memory requires.  Locked RMW instructions are
  * themselves full barriers, hence the empty __before/__after_atomic.
  */
@@ -46,7 +47,7 @@
 #define kipc_rmb() __asm__ __volatile__("lfence" : : : "memory")
 #define kipc_wmb() __asm__ __volatile__("sfence" : : : "memory")
 #define kipc_smp_mb() \
-	__asm__ __volatile__("lock; addl $0,-4(%%rsp)" : : : "memory", "cc")
+	__asm__ __volatile__("lock; addl $0,-132(%%rsp)" : : : "memory", "cc")
 #define kipc_smp_rmb() kipc_barrier()
 #define kipc_smp_wmb() kipc_barrier()
 #define kipc_smp_mb__before_atomic() kipc_barrier()

@@ -195,6 +195,16 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
 				deadline.tv_nsec -= 1000000000L;
 			}
 			dl = &deadline;
+		} else if (interruptible) {
+			/*
+			 * The kernel restarts a futex wait without a timeout
+			 * after a handler installed with SA_RESTART, and we
+			 * would never see -EINTR; a wait with a timeout is never
+			 * restarted.  So an interruptible one gets a deadline,
+			 * never reached.
+			 */
+			deadline = (struct timespec){ .tv_sec = INT_MAX };
+			dl = &deadline;
 		}
 		r = kipc__futex_wait_bitset(&lock->owner, v, dl,
 					    starving ? BIT_STARVE : BIT_NORMAL, futex_flags(lock));
@@ -210,7 +220,7 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
 			ret = -EINTR;
 			break;
 		}
-		if (r == -ETIMEDOUT && take_from_dead(lock, v, tid)) {
+		if (r == -ETIMEDOUT && pshared(lock) && take_from_dead(lock, v, tid)) {
 			ret = -EOWNERDEAD;
 			break;
 		}

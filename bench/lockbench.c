@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shared lock runners; see lockbench.h.
+ *
+ * The critical section increments a plain counter and the shared budget:
+ * a short section, as kernel spinlocks protect, so the figures are the
+ * lock's own cost and its cache-line hand-over.  Between acquisitions a
+ * thread does a few dozen cycles of private work, as real code does, which
+ * gives a waiting thread a chance to take the lock: without it a lock that
+ * lets its holder re-take it at once shows perfect throughput and no
+ * fairness at all.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <kipc/barrier.h>
+#include "arch.h"
+#include "lockbench.h"
+
+#define LINE 64
+
+struct lock_shared {
+	void *lock;
+	const struct lock_row *row;
+	int64_t budget __attribute__((aligned(LINE)));	/* acquisitions left */
+	uint64_t counter;				/* the protected data */
+	struct lock_thread {
+		uint64_t count;
+		uint64_t max_wait;	/* in kipc__cycles() units */
+	} __attribute__((aligned(LINE))) *threads;
+};
+
+/* Private work between acquisitions: a few dozen cycles nobody can skip. */
+static void think(unsigned int n)
+{
+	while (n--)
+		kipc_barrier();
+}
+
+static void contend(void *arg, unsigned int idx, uint64_t ops)
+{
+	struct lock_shared *s = arg;
+	const struct lock_ops *lo = s->row->ops;
+	unsigned int every = s->row->write_every;
+	struct lock_thread *me = &s->threads[idx];
+	uint64_t n = 0, worst = 0;
+
+	(void)ops;	/* the shared budget decides */
+	for (;;) {
+		bool write = !lo->read_lock || every <= 1 || (n + idx) % every == 0;
+		uint64_t t0 = kipc__cycles(), wait;
+		int64_t left;
+
+		if (write)
+			lo->lock(s->lock);
+		else
+			lo->read_lock(s->lock);
+		wait = kipc__cycles() - t0;
+		if (wait > worst)
+			worst = wait;
+		/*
+		 * Readers share the section, so the budget is an atomic; the
+		 * counter is written only by writers, as a rwlock allows.
+		 */
+		left = __atomic_sub_fetch(&s->budget, 1, __ATOMIC_RELAXED);
+		if (write)
+			s->counter++;
+		if (write)
+			lo->unlock(s->lock);
+		else
+			lo->read_unlock(s->lock);
+		if (left < 0)
+			break;
+		n++;
+		think(32);
+	}
+	me->count = n;
+	me->max_wait = worst;
+}
+
+struct bench_result lock_contended(const struct bench_run *run)
+{
+	const struct lock_row *row = run->arg;
+	unsigned int n = run->threads, i;
+	struct lock_shared *s = aligned_alloc(LINE, sizeof(*s));
+	struct bench_result r;
+	uint64_t c0, c1, t0, t1, lo = UINT64_MAX, hi = 0, worst = 0;
+
+	if (!s)
+		return bench_failed("lock_contended");
+	*s = (struct lock_shared){ .row = row, .lock = row->ops->create(),
+				   .budget = (int64_t)(run->iters / n * n) };
+	s->threads = aligned_alloc(LINE, sizeof(*s->threads) * n);
+	if (!s->lock || !s->threads) {
+		free(s->threads);
+		free(s);
+		return bench_failed("lock_contended");
+	}
+	t0 = bench_now_ns();
+	c0 = kipc__cycles();
+	r = bench_threads(run, contend, s);
+	c1 = kipc__cycles();
+	t1 = bench_now_ns();
+	for (i = 0; i < n; i++) {
+		if (s->threads[i].count < lo)
+			lo = s->threads[i].count;
+		if (s->threads[i].count > hi)
+			hi = s->threads[i].count;
+		if (s->threads[i].max_wait > worst)
+			worst = s->threads[i].max_wait;
+	}
+	if (r.ns_per_op >= 0) {
+		r.fairness = hi ? (double)lo / (double)hi : 0;
+		/* Cycles to ns by this run's own ratio of the two clocks. */
+		r.max_wait_ns = c1 > c0 ? (double)worst * (double)(t1 - t0) / (double)(c1 - c0) : 0;
+	}
+	row->ops->destroy(s->lock);
+	free(s->threads);
+	free(s);
+	return r;
+}
+
+static void pairs(void *arg, unsigned int idx, uint64_t ops)
+{
+	const struct lock_shared *s = arg;
+
+	(void)idx;
+	while (ops--) {
+		s->row->ops->lock(s->lock);
+		s->row->ops->unlock(s->lock);
+	}
+}
+
+struct bench_result lock_uncontended(const struct bench_run *run)
+{
+	const struct lock_row *row = run->arg;
+	struct lock_shared s = { .row = row, .lock = row->ops->create() };
+	struct bench_result r;
+
+	if (!s.lock)
+		return bench_failed("lock_uncontended");
+	r = bench_threads(run, pairs, &s);
+	row->ops->destroy(s.lock);
+	return r;
+}
