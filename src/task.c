@@ -47,7 +47,12 @@ static int read_stat(uint32_t tid, char *state, uint64_t *start)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", tid);
+	/*
+	 * The task/ form, not /proc/<tid>/stat: qemu-user fakes the latter
+	 * for its own PID (with a start time of its own making and no state),
+	 * and the two name the same thread everywhere else.
+	 */
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", tid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;

@@ -659,7 +659,7 @@ struct starve {
 	int done;
 };
 
-#define STARVE_ATTEMPTS 5
+#define STARVE_ATTEMPTS 10
 
 static void pin_to(int cpu)
 {

@@ -56,29 +56,14 @@
 #define KIPC_SPIN_STARVE_NS 20000
 
 typedef struct kipc_spinlock {
-	/*
-	 * val: byte 0 is "locked" (held), byte 1 "hand-off" (the head starving
-	 * waiter has claimed the next acquisition).  The lock is free for
-	 * anyone only when the whole word is 0.
-	 */
-	union {
-		uint32_t val;
-		struct {
-			uint8_t locked;
-			uint8_t handoff;
-			uint16_t reserved;
-		};
-	};
-	/* Tickets of the FIFO queue of starving waiters. */
-	uint32_t starve_next;
+	uint32_t locked;	/* 1 while held */
+	uint32_t handoff;	/* 1: the head starving waiter is owed the lock */
+	uint32_t starve_next;	/* tickets of the FIFO queue of starving waiters */
 	uint32_t starve_head;
 } kipc_spinlock_t;
 
-#define KIPC_SPINLOCK_INIT { { 0 }, 0, 0 }
+#define KIPC_SPINLOCK_INIT { 0, 0, 0, 0 }
 #define KIPC_DEFINE_SPINLOCK(name) kipc_spinlock_t name = KIPC_SPINLOCK_INIT
-
-#define KIPC__SPIN_LOCKED  0x001u
-#define KIPC__SPIN_HANDOFF 0x100u
 
 void kipc_spin_lock_init_flags(kipc_spinlock_t *lock, unsigned int flags);
 void kipc__spin_lock_slow(kipc_spinlock_t *lock);
@@ -92,15 +77,17 @@ KIPC_INLINE void kipc_spin_lock_init(kipc_spinlock_t *lock)
  * The lock itself (kipc__arch_*, used unannotated inside other kipc locks),
  * then the public forms wrapped in the ThreadSanitizer annotations.
  *
- * Only a completely clear word may be taken: the acquire on success keeps
- * the critical section after it.  A failed compare-exchange orders nothing;
- * the slow path acquires with its own compare-exchange.
+ * A lock owed to a starving waiter is not taken.  handoff is only a hint
+ * (relaxed: a stale 0 lets one more acquisition through, and the waiter's
+ * bound absorbs it); exclusion is the compare-exchange of locked, whose
+ * acquire keeps the critical section after it.
  */
 KIPC_INLINE int kipc__arch_spin_trylock(kipc_spinlock_t *lock)
 {
 	uint32_t zero = 0;
 
-	return __atomic_compare_exchange_n(&lock->val, &zero, KIPC__SPIN_LOCKED, 0,
+	return !__atomic_load_n(&lock->handoff, __ATOMIC_RELAXED) &&
+	       __atomic_compare_exchange_n(&lock->locked, &zero, 1, 0,
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
@@ -111,9 +98,10 @@ KIPC_INLINE void kipc__arch_spin_lock(kipc_spinlock_t *lock)
 }
 
 /*
- * A release store of the locked byte alone: it publishes the critical
- * section to the next acquirer, and leaves the hand-off byte, which waiters
- * set concurrently, untouched, so unlock needs no atomic read-modify-write.
+ * A release store: it publishes the critical section to the next acquirer.
+ * locked is a word of its own, written at the width it is read, so the next
+ * compare-exchange on this core is forwarded from the store buffer instead
+ * of stalling on a narrower store.
  */
 KIPC_INLINE void kipc__arch_spin_unlock(kipc_spinlock_t *lock)
 {

@@ -113,13 +113,25 @@ int kipc_mutex_trylock(struct kipc_mutex *lock)
 	return ok;
 }
 
-/* The owner of v has died (shared mutexes only): take the lock over. */
+/*
+ * If the owner of v has died (shared mutexes only), take the lock over.
+ * v is the word we went to sleep on, and owner_start belongs to whoever
+ * holds the lock now: judge only while the word still reads v before and
+ * after the start time is read, so that another owner's start time is
+ * never held against the owner of v (which would then be robbed if it took
+ * the lock again during the probe).
+ */
 static bool take_from_dead(struct kipc_mutex *lock, uint32_t v, uint32_t tid)
 {
 	uint32_t dead = v & TID_MASK;
+	uint64_t start;
 
-	if (!dead || dead == NOTREC ||
-	    kipc__task_alive(dead, __atomic_load_n(&lock->owner_start, __ATOMIC_RELAXED)))
+	if (!dead || dead == NOTREC || __atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != v)
+		return false;
+	start = __atomic_load_n(&lock->owner_start, __ATOMIC_RELAXED);
+	if (kipc__task_alive(dead, start) ||
+	    __atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != v ||
+	    __atomic_load_n(&lock->owner_start, __ATOMIC_RELAXED) != start)
 		return false;
 	if (!cas_owner(lock, v, tid | (v & (WAITERS | HANDOFF)), __ATOMIC_ACQUIRE))
 		return false;

@@ -3,18 +3,20 @@
  * The spinlock slow path: test-and-set with a bounded wait.  See
  * docs/spinlock.md for the whole argument; in short:
  *
- * 1. A waiter competes as in a test-and-set lock: it reads the word until it
- *    is 0 and then tries to swap in LOCKED.  While the lock stays within one
- *    core's cache this is as fast as a lock can be.
+ * 1. A waiter competes as in a test-and-set lock: it reads the lock until it
+ *    looks free and then tries to swap locked from 0 to 1.  While the lock
+ *    stays within one core's cache this is as fast as a lock can be.
  * 2. Once it has waited KIPC_SPIN_STARVE_NS it is starving: it takes a
  *    ticket in the FIFO queue of starving waiters (starve_next/starve_head).
- * 3. The head of that queue sets HANDOFF.  The word is then never 0 while
- *    HANDOFF is set, so no one else can take the lock; when the holder
- *    clears LOCKED the head swaps HANDOFF for LOCKED and passes the turn.
+ * 3. The head of that queue sets handoff, and no one else tries to take
+ *    the lock while it is set; when the holder releases, the head takes it,
+ *    clears handoff and passes the turn.
  *
- * Mutual exclusion rests only on the compare-exchange that turns a word
- * without LOCKED into LOCKED (acquire) and on unlock's release store: the
- * starving queue and HANDOFF only decide who may try, so they are relaxed.
+ * Mutual exclusion rests only on the compare-exchange of locked from 0 to 1
+ * (acquire) and on unlock's release store: the starving queue and handoff
+ * only decide who may try, so they are relaxed.  A thread that read a stale
+ * handoff of 0 takes the lock once more ahead of the head; the bound on the
+ * head's wait grows by that one critical section.
  *
  * A starving waiter that stops making progress (killed, or preempted on an
  * oversubscribed machine) must not block the rest: if the head neither
@@ -34,14 +36,16 @@ void kipc_spin_lock_init_flags(kipc_spinlock_t *lock, unsigned int flags)
 	kipc__tsan_create(lock, 0);
 }
 
-static uint32_t spin_val(kipc_spinlock_t *lock)
+static uint32_t load(const uint32_t *p)
 {
-	return __atomic_load_n(&lock->val, __ATOMIC_RELAXED);
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static int spin_cas(kipc_spinlock_t *lock, uint32_t old)
+static int take(kipc_spinlock_t *lock)
 {
-	return __atomic_compare_exchange_n(&lock->val, &old, KIPC__SPIN_LOCKED, 0,
+	uint32_t zero = 0;
+
+	return __atomic_compare_exchange_n(&lock->locked, &zero, 1, 0,
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
@@ -55,8 +59,7 @@ static int starve_wait_turn(kipc_spinlock_t *lock, uint32_t t, struct kipc__spin
 	uint64_t healthy_at = w->now;
 
 	for (;;) {
-		uint32_t h = __atomic_load_n(&lock->starve_head, __ATOMIC_RELAXED);
-		uint32_t v = spin_val(lock);
+		uint32_t h = load(&lock->starve_head);
 
 		if (h == t)
 			return 0;
@@ -67,8 +70,7 @@ static int starve_wait_turn(kipc_spinlock_t *lock, uint32_t t, struct kipc__spin
 		 * on a lock someone holds.  Otherwise (no claim, or a claim on a
 		 * free lock nobody takes) it is stalled: skip it.
 		 */
-		if (h != last || (v & (KIPC__SPIN_LOCKED | KIPC__SPIN_HANDOFF)) ==
-				 (KIPC__SPIN_LOCKED | KIPC__SPIN_HANDOFF)) {
+		if (h != last || (load(&lock->handoff) && load(&lock->locked))) {
 			last = h;
 			healthy_at = w->now;
 		} else if (w->now - healthy_at > KIPC__SPIN_STALL_NS) {
@@ -87,21 +89,16 @@ static int starve_wait_turn(kipc_spinlock_t *lock, uint32_t t, struct kipc__spin
 static int starve_take(kipc_spinlock_t *lock, uint32_t t, struct kipc__spinwait *w)
 {
 	for (;;) {
-		uint32_t v = spin_val(lock);
-
-		if (!(v & KIPC__SPIN_LOCKED)) {
-			/* Swapping in LOCKED alone also withdraws our claim. */
-			if (spin_cas(lock, v))
-				break;
-			continue;
-		}
-		if (!(v & KIPC__SPIN_HANDOFF))
-			__atomic_fetch_or(&lock->val, KIPC__SPIN_HANDOFF, __ATOMIC_RELAXED);
-		if (__atomic_load_n(&lock->starve_head, __ATOMIC_RELAXED) != t)
+		if (!load(&lock->locked) && take(lock))
+			break;
+		if (!load(&lock->handoff))
+			__atomic_store_n(&lock->handoff, 1, __ATOMIC_RELAXED);
+		if (load(&lock->starve_head) != t)
 			return -1;
 		kipc__spinwait_relax(w);
 	}
-	/* Pass the turn; fails harmlessly if we were skipped meanwhile. */
+	/* Withdraw the claim, then pass the turn (fails if we were skipped). */
+	__atomic_store_n(&lock->handoff, 0, __ATOMIC_RELAXED);
 	__atomic_compare_exchange_n(&lock->starve_head, &t, t + 1, 0,
 				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	return 0;
@@ -113,9 +110,9 @@ void kipc__spin_lock_slow(kipc_spinlock_t *lock)
 	uint32_t t;
 
 	kipc__spinwait_init(&w);
-	/* Read-only spinning until the word is clear: the line stays shared. */
+	/* Read-only spinning until the lock looks free: the line stays shared. */
 	while (kipc__spinwait_elapsed(&w) < KIPC_SPIN_STARVE_NS) {
-		if (spin_val(lock) == 0 && spin_cas(lock, 0))
+		if (!load(&lock->locked) && !load(&lock->handoff) && take(lock))
 			return;
 		kipc__spinwait_relax(&w);
 	}
