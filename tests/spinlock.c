@@ -715,7 +715,7 @@ static void *excl_main(void *arg)
 	int id = (int)(intptr_t)arg;
 
 	for (int i = 0; i < EXCL_ITERS; i++) {
-		unsigned long flags;
+		unsigned long flags = 0;
 
 		switch ((id + i) % 4) {
 		case 0:

@@ -15,5 +15,8 @@
 #include <kipc/spinlock.h>
 #include <kipc/rwlock.h>
 #include <kipc/mutex.h>
+#include <kipc/jiffies.h>
+#include <kipc/semaphore.h>
+#include <kipc/completion.h>
 
 #endif /* KIPC_KIPC_H */

@@ -412,4 +412,41 @@ typedef kipc_rwlock_t rwlock_t;
 #define mutex_destroy                      kipc_mutex_destroy
 #define mutex_consistent                   kipc_mutex_consistent
 
+/* ---- jiffies.h ---- */
+#define HZ                                 KIPC_HZ
+#define MAX_SCHEDULE_TIMEOUT               KIPC_MAX_SCHEDULE_TIMEOUT
+#define msecs_to_jiffies                   kipc_msecs_to_jiffies
+#define usecs_to_jiffies                   kipc_usecs_to_jiffies
+#define jiffies_to_msecs                   kipc_jiffies_to_msecs
+#define jiffies_to_usecs                   kipc_jiffies_to_usecs
+
+/* ---- semaphore.h ---- */
+#define semaphore                          kipc_semaphore
+#define DEFINE_SEMAPHORE                   KIPC_DEFINE_SEMAPHORE
+#define sema_init                          kipc_sema_init
+#define sema_init_flags                    kipc_sema_init_flags
+#define down                               kipc_down
+#define down_interruptible                 kipc_down_interruptible
+#define down_killable                      kipc_down_killable
+#define down_trylock                       kipc_down_trylock
+#define down_timeout                       kipc_down_timeout
+#define up                                 kipc_up
+
+/* ---- completion.h ---- */
+#define completion                         kipc_completion
+#define DECLARE_COMPLETION                 KIPC_DECLARE_COMPLETION
+#define COMPLETION_INITIALIZER             KIPC_COMPLETION_INITIALIZER
+#define init_completion                    kipc_init_completion
+#define init_completion_flags              kipc_init_completion_flags
+#define reinit_completion                  kipc_reinit_completion
+#define wait_for_completion                kipc_wait_for_completion
+#define wait_for_completion_interruptible  kipc_wait_for_completion_interruptible
+#define wait_for_completion_killable       kipc_wait_for_completion_killable
+#define wait_for_completion_timeout        kipc_wait_for_completion_timeout
+#define wait_for_completion_interruptible_timeout kipc_wait_for_completion_interruptible_timeout
+#define try_wait_for_completion            kipc_try_wait_for_completion
+#define completion_done                    kipc_completion_done
+#define complete                           kipc_complete
+#define complete_all                       kipc_complete_all
+
 #endif /* KIPC_LINUX_H */

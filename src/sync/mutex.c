@@ -301,7 +301,7 @@ void kipc_mutex_unlock(struct kipc_mutex *lock)
 
 	CHECK_INIT(lock);
 	DEBUG_CHECK(kipc_mutex_is_locked(lock), lock, "unlock of an unlocked mutex");
-	DEBUG_CHECK((lock->owner & TID_MASK) == tid, lock,
+	DEBUG_CHECK((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == tid, lock,
 		    "unlock by a thread that does not own it");
 	kipc__tsan_pre_unlock(lock, 0);
 	if (pshared(lock)) {

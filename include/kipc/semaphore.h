@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kipc/semaphore.h - the kernel's struct semaphore.
+ *
+ *   struct kipc_semaphore sem;   KIPC_DEFINE_SEMAPHORE(name, n);
+ *   kipc_sema_init(&sem, n)      kipc_sema_init_flags(&sem, n, KIPC_PSHARED)
+ *   kipc_down(&sem)              wait for a unit; signals do not interrupt
+ *   kipc_down_interruptible(&sem)  0, or -EINTR if a signal handler ran
+ *   kipc_down_killable(&sem)     as down_interruptible
+ *   kipc_down_trylock(&sem)      0 acquired, 1 not: the kernel's inverted
+ *                                convention
+ *   kipc_down_timeout(&sem, jiffies)  0, or -ETIME after the timeout
+ *   kipc_up(&sem)                release a unit; any thread, any process
+ *                                sharing it, or a signal handler
+ *
+ * Waiters are served in FIFO order and up() hands its unit straight to the
+ * first waiter: after an up() with waiters, a newcomer's down_trylock()
+ * fails because the unit already belongs to the waiter.  Waiting sleeps on
+ * a futex; nothing spins.
+ *
+ * The semaphore is lock-free: waiters take tickets in one 64-bit state word
+ * (count, tail, head) and each sleeps on the slot of its ticket; up() decides
+ * a slot with one compare-exchange and advances head, and anyone who finds
+ * a decided slot helps advance head.  So up() is async-signal-safe, and a
+ * process killed at any instant leaves nothing locked: its unit or its
+ * ticket is never lost (docs/semaphore.md).  FIFO order holds for up to
+ * KIPC_SEM_FIFO_WAITERS concurrent waiters; more wait for a free ticket.
+ *
+ * It holds no pointers: initialised with KIPC_PSHARED it works between
+ * processes in shared memory.
+ */
+#ifndef KIPC_SEMAPHORE_H
+#define KIPC_SEMAPHORE_H
+
+#include <stdint.h>
+#include <kipc/jiffies.h>
+#include <kipc/spinlock.h>	/* KIPC_PSHARED */
+
+#define KIPC_SEM_FIFO_WAITERS 64
+
+struct kipc_semaphore {
+	/* count (low 32 bits) | tail << 32 | head << 48; see semaphore.c */
+	uint64_t state;
+	uint32_t flags;
+	uint32_t overflow;	/* sleepers waiting for a free ticket */
+	uint32_t slot[KIPC_SEM_FIFO_WAITERS];
+};
+
+#define KIPC__SEMAPHORE_INITIALIZER(n) { (uint32_t)(n), 0, 0, { 0 } }
+#define KIPC_DEFINE_SEMAPHORE(name, n) \
+	struct kipc_semaphore name = KIPC__SEMAPHORE_INITIALIZER(n)
+
+void kipc_sema_init_flags(struct kipc_semaphore *sem, int val, unsigned int flags);
+void kipc_down(struct kipc_semaphore *sem);
+int kipc_down_interruptible(struct kipc_semaphore *sem);
+int kipc_down_killable(struct kipc_semaphore *sem);
+int kipc_down_trylock(struct kipc_semaphore *sem);
+int kipc_down_timeout(struct kipc_semaphore *sem, long jiffies);
+void kipc_up(struct kipc_semaphore *sem);
+
+KIPC_INLINE void kipc_sema_init(struct kipc_semaphore *sem, int val)
+{
+	kipc_sema_init_flags(sem, val, 0);
+}
+
+#endif /* KIPC_SEMAPHORE_H */

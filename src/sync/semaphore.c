@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A lock-free FIFO semaphore with direct hand-off; the contract is in
+ * <kipc/semaphore.h>, the argument in docs/semaphore.md.
+ *
+ * state = count | tail << 32 | head << 48, one 64-bit word:
+ *   count  free units (KIPC__SEM_ALL: infinite, for complete_all())
+ *   tail   the next ticket to give a waiter
+ *   head   the oldest ticket not yet decided
+ * Tickets head..tail-1 are waiters in arrival order; whenever one exists the
+ * count is 0, because up() hands its unit to the head instead of counting it.
+ *
+ * Each ticket t is decided exactly once, in slot[t % N], by whichever
+ * compare-exchange comes first: up() writes GRANT(t) (the unit is t's), a
+ * waiter giving up writes CANCEL(t) (t left; up() skips it).  Then head moves
+ * past t, by the decider or by anyone who finds the slot decided and helps,
+ * so a process killed between the two steps stalls no one.  A waiter is
+ * granted once its slot says GRANT(t) or head has passed t without its own
+ * CANCEL(t).  At most N tickets are outstanding (tail - head < N), so a slot
+ * is never reused before its ticket is decided; extra waiters sleep until a
+ * ticket frees.  A slot therefore holds, while its ticket t is undecided, the
+ * decision of an older ticket (at most 2N older), which is how an up() that
+ * read a stale head tells that the slot is no longer that head's.
+ *
+ * Ordering: a unit passes from up() to down() either through the count
+ * (compare-exchange of state, release in up, acquire in down) or through the
+ * slot (release compare-exchange in up, acquire load in the waiter), so what
+ * the upper did before up() happens before what the downer does after.
+ */
+#include <errno.h>
+#include <limits.h>
+#include "futex.h"
+#include "sem.h"
+#include "spin.h"
+
+/* How long a waiter spins before it sleeps. */
+#define SPIN_NS 5000
+
+#define N KIPC_SEM_FIFO_WAITERS
+
+#define COUNT(s)  ((uint32_t)(s))
+#define TAIL(s)   ((uint16_t)((s) >> 32))
+#define HEAD(s)   ((uint16_t)((s) >> 48))
+#define STATE(c, t, h) ((uint64_t)(c) | (uint64_t)(uint16_t)(t) << 32 | \
+			(uint64_t)(uint16_t)(h) << 48)
+
+#define GRANT(t)  ((uint32_t)(uint16_t)(t) << 2 | 1u)
+#define CANCEL(t) ((uint32_t)(uint16_t)(t) << 2 | 2u)
+#define TICKET(v) ((uint16_t)((v) >> 2))	/* of a decided slot; 0: never used */
+
+/* Ticket a is after ticket b (16-bit tickets wrap; windows are < N). */
+#define AFTER(a, b) ((int16_t)(uint16_t)((a) - (b)) > 0)
+
+static int futex_flags(const struct kipc_semaphore *sem)
+{
+	return (sem->flags & KIPC_PSHARED) ? KIPC__FUTEX_SHARED : 0;
+}
+
+/* The 32-bit half of state that holds tail and head: a futex word. */
+static uint32_t *tickets_word(struct kipc_semaphore *sem)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint32_t *)(void *)&sem->state + 1;
+#else
+	return (uint32_t *)(void *)&sem->state;
+#endif
+}
+
+static uint64_t load_state(struct kipc_semaphore *sem)
+{
+	return __atomic_load_n(&sem->state, __ATOMIC_ACQUIRE);
+}
+
+static bool cas_state(struct kipc_semaphore *sem, uint64_t old, uint64_t new)
+{
+	return __atomic_compare_exchange_n(&sem->state, &old, new, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+void kipc_sema_init_flags(struct kipc_semaphore *sem, int val, unsigned int flags)
+{
+	*sem = (struct kipc_semaphore)KIPC__SEMAPHORE_INITIALIZER(val < 0 ? 0 : val);
+	sem->flags = flags & KIPC_PSHARED;
+}
+
+uint32_t kipc__sem_count(const struct kipc_semaphore *sem)
+{
+	return COUNT(__atomic_load_n(&sem->state, __ATOMIC_RELAXED));
+}
+
+/* Ticket t is decided: move head past it, unless someone already has. */
+static void advance(struct kipc_semaphore *sem, uint16_t t)
+{
+	uint64_t s = load_state(sem);
+
+	while (HEAD(s) == t) {
+		if (cas_state(sem, s, STATE(COUNT(s), TAIL(s), t + 1))) {
+			if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
+				kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));
+			return;
+		}
+		s = load_state(sem);
+	}
+}
+
+/*
+ * Give up ticket t.  Returns true if it is withdrawn, false if it was
+ * granted first (the caller then holds the unit).
+ */
+static bool cancel(struct kipc_semaphore *sem, uint16_t t)
+{
+	uint32_t *slot = &sem->slot[t % N];
+	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		if (v == GRANT(t)) {
+			advance(sem, t);
+			return false;
+		}
+		if (AFTER(HEAD(load_state(sem)), t))
+			return false;
+		if (__atomic_compare_exchange_n(slot, &v, CANCEL(t), 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+	}
+	advance(sem, t);	/* we may be the head: do not wait for an up() */
+	return true;
+}
+
+/*
+ * Ticket t granted?  Reads the slot before state and returns the slot value
+ * read, so that a sleep on it is woken by any decision made after the check.
+ */
+static bool granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
+{
+	*v = __atomic_load_n(&sem->slot[t % N], __ATOMIC_ACQUIRE);
+	if (*v == GRANT(t)) {
+		advance(sem, t);
+		return true;
+	}
+	return AFTER(HEAD(load_state(sem)), t);
+}
+
+static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
+		       const struct timespec *deadline, bool interruptible)
+{
+	uint32_t *slot = &sem->slot[t % N];
+	struct kipc__spinwait w;
+	uint32_t v;
+
+	/*
+	 * Spin briefly first: when the other side is running, its up() comes
+	 * within microseconds, and a futex sleep and wake-up costs tens.
+	 */
+	kipc__spinwait_init(&w);
+	while (kipc__spinwait_elapsed(&w) < SPIN_NS) {
+		if (granted(sem, t, &v))
+			return 0;
+		kipc__spinwait_relax(&w);
+	}
+	for (;;) {
+		int r;
+
+		if (granted(sem, t, &v))
+			return 0;
+		r = kipc__futex_wait(slot, v, deadline,
+				     futex_flags(sem) | (deadline ? KIPC__FUTEX_ABS : 0));
+		if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
+			return cancel(sem, t) ? r : 0;
+	}
+}
+
+/* More than N waiters: sleep until head moves and a ticket frees. */
+static int wait_overflow(struct kipc_semaphore *sem, uint64_t s,
+			 const struct timespec *deadline, bool interruptible)
+{
+	int r;
+
+	__atomic_fetch_add(&sem->overflow, 1, __ATOMIC_RELAXED);
+	r = kipc__futex_wait(tickets_word(sem), (uint32_t)(s >> 32), deadline,
+			     futex_flags(sem) | (deadline ? KIPC__FUTEX_ABS : 0));
+	__atomic_fetch_sub(&sem->overflow, 1, __ATOMIC_RELAXED);
+	if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
+		return r;
+	return 0;
+}
+
+int kipc__sem_trydown(struct kipc_semaphore *sem)
+{
+	uint64_t s = load_state(sem);
+
+	for (;;) {
+		uint32_t c = COUNT(s);
+
+		if (c == KIPC__SEM_ALL)
+			return 1;
+		if (c == 0 || TAIL(s) != HEAD(s))
+			return 0;
+		if (cas_state(sem, s, STATE(c - 1, TAIL(s), HEAD(s))))
+			return 1;
+		s = load_state(sem);
+	}
+}
+
+int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
+		   bool interruptible)
+{
+	for (;;) {
+		uint64_t s = load_state(sem);
+		uint32_t c = COUNT(s);
+		uint16_t t = TAIL(s), h = HEAD(s);
+		int r;
+
+		if (c == KIPC__SEM_ALL)
+			return 0;
+		if (c > 0 && t == h) {
+			if (cas_state(sem, s, STATE(c - 1, t, h)))
+				return 0;
+			continue;
+		}
+		if ((uint16_t)(t - h) >= N) {
+			r = wait_overflow(sem, s, deadline, interruptible);
+			if (r)
+				return r;
+			continue;
+		}
+		if (cas_state(sem, s, STATE(c, t + 1, h)))
+			return wait_ticket(sem, t, deadline, interruptible);
+	}
+}
+
+void kipc__sem_up(struct kipc_semaphore *sem)
+{
+	for (;;) {
+		uint64_t s = load_state(sem);
+		uint32_t c = COUNT(s), *slot, v;
+		uint16_t h = HEAD(s);
+
+		if (c == KIPC__SEM_ALL)
+			return;
+		if (TAIL(s) == h) {
+			/* No waiter: count it (saturating short of "infinite"). */
+			if (cas_state(sem, s, STATE(c + 1 == KIPC__SEM_ALL ? c : c + 1,
+						    h, h)))
+				return;
+			continue;
+		}
+		slot = &sem->slot[h % N];
+		v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (v == CANCEL(h) || v == GRANT(h)) {
+			/* Decided already (a waiter that left, or another up). */
+			advance(sem, h);
+			continue;
+		}
+		/*
+		 * s may be stale: h long decided and the slot reused by a
+		 * later ticket.  Only a slot holding an older ticket's
+		 * decision (or none) is h's to decide.
+		 */
+		if (v && !AFTER(h, TICKET(v)))
+			continue;
+		if (__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			advance(sem, h);
+			kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
+			return;
+		}
+	}
+}
+
+void kipc__sem_up_all(struct kipc_semaphore *sem)
+{
+	uint64_t s = load_state(sem);
+	uint16_t h;
+
+	/* Infinite count, and head = tail: every waiter there is, granted. */
+	while (!cas_state(sem, s, STATE(KIPC__SEM_ALL, TAIL(s), TAIL(s))))
+		s = load_state(sem);
+	for (h = HEAD(s); h != TAIL(s); h++)
+		kipc__futex_wake(&sem->slot[h % N], INT_MAX, futex_flags(sem));
+	if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
+		kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));
+}
+
+void kipc__sem_reset(struct kipc_semaphore *sem)
+{
+	uint64_t s = load_state(sem);
+
+	while (!cas_state(sem, s, STATE(0, TAIL(s), HEAD(s))))
+		s = load_state(sem);
+}
+
+void kipc__jiffies_deadline(struct timespec *ts, long jiffies)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (jiffies < 0)
+		jiffies = 0;
+	ts->tv_sec += jiffies / KIPC_HZ;
+	ts->tv_nsec += (jiffies % KIPC_HZ) * (1000000000L / KIPC_HZ);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+long kipc__jiffies_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+	     (deadline->tv_nsec - now.tv_nsec);
+	return ns <= 0 ? 0 : (long)((ns + 999999) / 1000000);
+}
+
+/* ---- the kernel API ---- */
+
+void kipc_down(struct kipc_semaphore *sem)
+{
+	kipc__sem_down(sem, NULL, false);
+}
+
+int kipc_down_interruptible(struct kipc_semaphore *sem)
+{
+	return kipc__sem_down(sem, NULL, true);
+}
+
+int kipc_down_killable(struct kipc_semaphore *sem)
+{
+	return kipc__sem_down(sem, NULL, true);
+}
+
+int kipc_down_trylock(struct kipc_semaphore *sem)
+{
+	return !kipc__sem_trydown(sem);
+}
+
+int kipc_down_timeout(struct kipc_semaphore *sem, long jiffies)
+{
+	struct timespec deadline;
+
+	if (jiffies == KIPC_MAX_SCHEDULE_TIMEOUT) {
+		kipc_down(sem);
+		return 0;
+	}
+	kipc__jiffies_deadline(&deadline, jiffies);
+	return kipc__sem_down(sem, &deadline, false) ? -ETIME : 0;
+}
+
+void kipc_up(struct kipc_semaphore *sem)
+{
+	kipc__sem_up(sem);
+}
