@@ -465,17 +465,30 @@ static void test_interruptible(unsigned int mflags, int saflags)
 	const char *kind = mflags & KIPC_PSHARED ? "PSHARED" : "private";
 	struct kipc_mutex m;
 	struct waiter w;
-	bool asleep, done;
+	bool asleep, done = false;
+	double end;
+	int sent = 0;
 
 	set_handler(saflags);
 	__atomic_store_n(&handler_runs, 0, __ATOMIC_RELAXED);
 	kipc_mutex_init_flags(&m, mflags);
 	kipc_mutex_lock(&m);
 	asleep = start_waiter(&w, &m, true);
-	pthread_kill(w.thread, SIGUSR1);
-	done = wait_done(&w, 2.0);
+	/*
+	 * A handler that runs while the waiter is between two futex waits
+	 * (a PSHARED waiter wakes every KIPC_MUTEX_PROBE_MS to check on the
+	 * owner) cannot be seen from user space; so, rarely, it takes a
+	 * second signal.
+	 */
+	end = now() + 2.0;
+	while (!done && now() < end) {
+		pthread_kill(w.thread, SIGUSR1);
+		sent++;
+		done = wait_done(&w, 0.1);
+	}
 	ok(asleep, "%s, %s: the interruptible waiter went to sleep", kind, what);
-	ok(done, "%s, %s: one signal ended lock_interruptible within 2 s", kind, what);
+	ok(done, "%s, %s: a signal ended lock_interruptible within 2 s (%d sent)", kind, what,
+	   sent);
 	ok(kipc_mutex_is_locked(&m), "%s, %s: the mutex is still held by its owner", kind, what);
 	kipc_mutex_unlock(&m);	/* releases the waiter if the signal did not */
 	pthread_join(w.thread, NULL);
