@@ -774,6 +774,8 @@ int main(void)
 	cpu_set_t set;
 	int cpus[2] = { -1, -1 }, n = 0;
 
+	alarm(60);	/* a hang ends the run (SIGALRM) rather than the runner's timeout */
+
 	test_cross_process();		/* before any thread exists */
 
 	test_conventions();

@@ -558,6 +558,8 @@ int main(void)
 	unsigned long seed = tap_seed();
 	struct rlimit nocore = { 0, 0 };
 
+	alarm(60);	/* a hang ends the run (SIGALRM) rather than the runner's timeout */
+
 	setrlimit(RLIMIT_CORE, &nocore);
 	area = mmap(NULL, sizeof(*area), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		    -1, 0);
