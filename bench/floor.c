@@ -27,7 +27,7 @@
 #define WARMUP		16	/* untimed round trips: both processes running */
 #define SPIN_NS		5000	/* spin then futex: spin this long first */
 #define POLLS_PER_CHECK	65536	/* spin polls between two looks at the clock */
-#define STALL_NS	(2ull * 1000 * 1000 * 1000)	/* the other side is gone */
+#define STALL_NS	(10ull * 1000 * 1000 * 1000)	/* the other side is gone */
 
 /* One direction: seq counts the round trips posted on it. */
 struct chan {
@@ -94,9 +94,9 @@ static void spin_post(struct chan *c, uint32_t seq)
 }
 
 /*
- * Sleep at once, every time, until the post.  FUTEX_WAIT compares seq with old under the futex
- * bucket lock, so a post landing between our load and the sleep makes it
- * return at once instead of sleeping through the wake.
+ * Sleep at once, every time, until the post.  FUTEX_WAIT compares seq with
+ * old under the futex bucket lock, so a post landing between our load and
+ * the sleep makes it return at once instead of sleeping through the wake.
  */
 static bool sleep_until_post(struct chan *c, uint32_t old, bool bounded)
 {

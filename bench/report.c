@@ -76,7 +76,7 @@ void report_context(const struct bench_opts *o)
 	printf("kernel      %s %s %s\n", m.uts.sysname, m.uts.release,
 	       m.uts.machine);
 	printf("compiler    %s\n", COMPILER);
-	printf("peers       C11 atomics, futex(2): built in; ck: %s; liburcu: %s\n",
+	printf("peers       ck: %s; liburcu: %s (C11, pthread and kernel peers: always)\n",
 	       HAVE_CK_STR, HAVE_URCU_STR);
 	fflush(stdout);
 }
@@ -186,7 +186,8 @@ static void print_legend(const struct widths *w)
 	       "spread  interquartile range / median of the repetitions (JSON adds min and max)\n"
 	       "ratio   kipc ns/op / peer ns/op: below 1.00 kipc is faster\n");
 	if (w->extra)
-		printf("fair    min/max operations per thread (1.00 = even); max wait: longest single wait\n");
+		printf("fair    fewest/most acquisitions of any thread (1.00 = even)\n"
+		       "max wait  longest single wait of any thread\n");
 	printf("\n");
 }
 

@@ -317,6 +317,10 @@ static void test_not_recovered(void)
 	is(kipc_mutex_trylock(&area->m), 0, "not repaired: trylock returns 0");
 	is(kipc_mutex_lock(&area->m), -ENOTRECOVERABLE, "not repaired: and lock again too");
 	is(kipc_mutex_consistent(&area->m), -EINVAL, "not repaired: consistent is -EINVAL");
+	/* careless code unlocks whatever lock returned: that changes nothing */
+	kipc_mutex_unlock(&area->m);
+	is(kipc_mutex_lock(&area->m), -ENOTRECOVERABLE,
+	   "not repaired: still -ENOTRECOVERABLE after an unlock that ignored it");
 	dt = now() - t0;
 	ok(dt < 0.5, "not repaired: all without waiting (%.1f ms)", dt * 1e3);
 

@@ -24,6 +24,14 @@
  * readers either.  Details in docs/spinlock.md.
  *
  * Like the spinlock it holds no pointers and works between processes.
+ *
+ * One difference from the kernel: there, a reader in interrupt context
+ * skips a waiting writer, so process context may take read_lock without
+ * masking interrupts when handlers only read.  A signal handler cannot be
+ * told apart from other code, so here it queues behind the writer like any
+ * reader, and if it interrupted a read holder on its own thread that writer
+ * waits for that holder for ever.  Code whose signal handlers take a read
+ * lock takes it with _irqsave (or _irq) outside them too.
  */
 #ifndef KIPC_RWLOCK_H
 #define KIPC_RWLOCK_H

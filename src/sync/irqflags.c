@@ -21,9 +21,19 @@ static void async_set_init(void)
 		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
 	};
 
+	sigset_t old, blocked;
+
 	sigfillset(&async_set);
 	for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
 		sigdelset(&async_set, sync_signals[i]);
+	/*
+	 * Keep only what can really be blocked: the C library and emulators
+	 * (qemu-user reserves two real-time signals) refuse some, and
+	 * irqs_disabled() must not wait for those.
+	 */
+	pthread_sigmask(SIG_BLOCK, &async_set, &old);
+	pthread_sigmask(SIG_SETMASK, &old, &blocked);
+	sigandset(&async_set, &async_set, &blocked);
 }
 
 static const sigset_t *async_signals(void)

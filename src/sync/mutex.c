@@ -303,6 +303,12 @@ void kipc_mutex_unlock(struct kipc_mutex *lock)
 	DEBUG_CHECK(kipc_mutex_is_locked(lock), lock, "unlock of an unlocked mutex");
 	DEBUG_CHECK((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == tid, lock,
 		    "unlock by a thread that does not own it");
+	/*
+	 * Nobody holds an unrecoverable mutex: an unlock that ignored lock's
+	 * -ENOTRECOVERABLE must not make it free again.
+	 */
+	if (kipc_unlikely((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == NOTREC))
+		return;
 	kipc__tsan_pre_unlock(lock, 0);
 	if (pshared(lock)) {
 		__atomic_store_n(&lock->owner_start, 0, __ATOMIC_RELAXED);
