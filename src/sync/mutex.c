@@ -33,6 +33,7 @@
 #include "futex.h"
 #include "spin.h"
 #include "task.h"
+#include "mutex_internal.h"
 
 #define WAITERS   0x80000000u
 #define HANDOFF   0x40000000u
@@ -139,10 +140,21 @@ static bool take_from_dead(struct kipc_mutex *lock, uint32_t v, uint32_t tid)
 	return true;
 }
 
-static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * until: an absolute CLOCK_MONOTONIC time after which to give up with
+ * -ETIMEDOUT (NULL: never), for the wait/wound mutex's bounded waits.
+ */
+static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
+		     const struct timespec *until)
 {
 	struct kipc__spinwait w;
-	struct timespec deadline, *dl = NULL;
+	struct timespec deadline;
+	const struct timespec *dl;
 	bool starving = false;
 	int ret;
 
@@ -198,6 +210,7 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
 				continue;
 			v = nv;
 		}
+		dl = NULL;
 		if (pshared(lock)) {
 			/* Wake up now and then to see whether the owner died. */
 			clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -218,6 +231,8 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
 			deadline = (struct timespec){ .tv_sec = INT_MAX };
 			dl = &deadline;
 		}
+		if (until && (!dl || ts_before(until, dl)))
+			dl = until;
 		r = kipc__futex_wait_bitset(&lock->owner, v, dl,
 					    starving ? BIT_STARVE : BIT_NORMAL, futex_flags(lock));
 		w.now = kipc__now_ns();
@@ -236,13 +251,26 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible)
 			ret = -EOWNERDEAD;
 			break;
 		}
+		if (r == -ETIMEDOUT && dl == until) {
+			ret = -ETIMEDOUT;
+			break;
+		}
 	}
 	if (starving)
 		__atomic_fetch_sub(&lock->starving, 1, __ATOMIC_RELAXED);
+	/*
+	 * Leaving without the lock, we may have consumed the wake-up meant to
+	 * pass it on (unlock cleared WAITERS and woke us): pass it to another
+	 * sleeper, who re-checks the word.
+	 */
+	if (ret && ret != -EOWNERDEAD)
+		kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL | BIT_STARVE,
+					futex_flags(lock));
 	return ret;
 }
 
-static int mutex_lock(struct kipc_mutex *lock, bool interruptible)
+int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
+			   const struct timespec *until)
 {
 	uint32_t tid = kipc__gettid();
 	int ret = 0;
@@ -250,7 +278,7 @@ static int mutex_lock(struct kipc_mutex *lock, bool interruptible)
 	CHECK_INIT(lock);
 	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
 	if (!cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))
-		ret = lock_slow(lock, tid, interruptible);
+		ret = lock_slow(lock, tid, interruptible, until);
 	if (ret == 0 || ret == -EOWNERDEAD)
 		note_owner(lock);
 	kipc__tsan_post_lock(lock, ret == 0 || ret == -EOWNERDEAD ? KIPC__TSAN_TRY :
@@ -260,12 +288,12 @@ static int mutex_lock(struct kipc_mutex *lock, bool interruptible)
 
 int kipc_mutex_lock(struct kipc_mutex *lock)
 {
-	return mutex_lock(lock, false);
+	return kipc__mutex_lock_until(lock, false, NULL);
 }
 
 int kipc_mutex_lock_interruptible(struct kipc_mutex *lock)
 {
-	return mutex_lock(lock, true);
+	return kipc__mutex_lock_until(lock, true, NULL);
 }
 
 static void unlock_slow(struct kipc_mutex *lock, uint32_t v)
