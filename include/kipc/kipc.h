@@ -18,5 +18,6 @@
 #include <kipc/jiffies.h>
 #include <kipc/semaphore.h>
 #include <kipc/completion.h>
+#include <kipc/ww_mutex.h>
 
 #endif /* KIPC_KIPC_H */

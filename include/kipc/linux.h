@@ -449,4 +449,24 @@ typedef kipc_rwlock_t rwlock_t;
 #define complete                           kipc_complete
 #define complete_all                       kipc_complete_all
 
+/* ---- ww_mutex.h ---- */
+#define ww_mutex                           kipc_ww_mutex
+#define ww_acquire_ctx                     kipc_ww_acquire_ctx
+#define ww_class                           kipc_ww_class
+#define DEFINE_WW_CLASS                    KIPC_DEFINE_WW_CLASS
+#define DEFINE_WD_CLASS                    KIPC_DEFINE_WD_CLASS
+#define ww_mutex_init                      kipc_ww_mutex_init
+#define ww_mutex_init_flags                kipc_ww_mutex_init_flags
+#define ww_acquire_init                    kipc_ww_acquire_init
+#define ww_acquire_done                    kipc_ww_acquire_done
+#define ww_acquire_fini                    kipc_ww_acquire_fini
+#define ww_mutex_lock                      kipc_ww_mutex_lock
+#define ww_mutex_lock_interruptible        kipc_ww_mutex_lock_interruptible
+#define ww_mutex_lock_slow                 kipc_ww_mutex_lock_slow
+#define ww_mutex_lock_slow_interruptible   kipc_ww_mutex_lock_slow_interruptible
+#define ww_mutex_trylock                   kipc_ww_mutex_trylock
+#define ww_mutex_unlock                    kipc_ww_mutex_unlock
+#define ww_mutex_is_locked                 kipc_ww_mutex_is_locked
+#define ww_mutex_destroy                   kipc_ww_mutex_destroy
+
 #endif /* KIPC_LINUX_H */
