@@ -5,7 +5,10 @@
  *
  *   kipc__mutex_lock_until(lock, interruptible, until)
  *       as kipc_mutex_lock (or _interruptible), giving up with -ETIMEDOUT
- *       at the absolute CLOCK_MONOTONIC time until (NULL: never)
+ *       at the absolute CLOCK_MONOTONIC time until (NULL: never), and also
+ *       after any wake-up, so that the caller can decide again
+ *   kipc__mutex_wake_waiters(lock)
+ *       wake every sleeper of the lock (a wounder waking its victims)
  */
 #ifndef KIPC_MUTEX_INTERNAL_H
 #define KIPC_MUTEX_INTERNAL_H
@@ -16,5 +19,6 @@
 
 int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
 			   const struct timespec *until);
+void kipc__mutex_wake_waiters(struct kipc_mutex *lock);
 
 #endif

@@ -140,6 +140,11 @@ static bool take_from_dead(struct kipc_mutex *lock, uint32_t v, uint32_t tid)
 	return true;
 }
 
+void kipc__mutex_wake_waiters(struct kipc_mutex *lock)
+{
+	kipc__futex_wake(&lock->owner, INT_MAX, futex_flags(lock));
+}
+
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -149,6 +154,29 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
  * until: an absolute CLOCK_MONOTONIC time after which to give up with
  * -ETIMEDOUT (NULL: never), for the wait/wound mutex's bounded waits.
  */
+/*
+ * Leaving without the lock, we may have consumed the wake-up meant to pass
+ * it on (unlock cleared WAITERS and woke us), and other sleepers may remain.
+ * If the lock is free, pass the wake-up to one of them; if it is held, make
+ * sure its unlock will wake one.
+ */
+static void leave(struct kipc_mutex *lock)
+{
+	uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
+
+	for (;;) {
+		if ((v & TID_MASK) == 0) {
+			kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL | BIT_STARVE,
+						futex_flags(lock));
+			return;
+		}
+		if ((v & WAITERS) || (v & TID_MASK) == NOTREC ||
+		    __atomic_compare_exchange_n(&lock->owner, &v, v | WAITERS, 0,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
 static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 		     const struct timespec *until)
 {
@@ -164,7 +192,8 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 	 * A free word may carry WAITERS; taking it keeps the flag.
 	 */
 	kipc__spinwait_init(&w);
-	while (kipc__spinwait_elapsed(&w) < SPIN_NS) {
+	/* A caller with a time limit spins itself, deciding as it goes. */
+	while (!until && kipc__spinwait_elapsed(&w) < SPIN_NS) {
 		uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
 
 		if ((v & ~WAITERS) == 0 && cas_owner(lock, v, tid | v, __ATOMIC_ACQUIRE))
@@ -251,21 +280,19 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 			ret = -EOWNERDEAD;
 			break;
 		}
-		if (r == -ETIMEDOUT && dl == until) {
+		/*
+		 * A caller with a time limit (the ww_mutex) also re-decides
+		 * after every wake-up: it may have been woken to back off.
+		 */
+		if (until && (r == 0 || dl == until)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
 	}
 	if (starving)
 		__atomic_fetch_sub(&lock->starving, 1, __ATOMIC_RELAXED);
-	/*
-	 * Leaving without the lock, we may have consumed the wake-up meant to
-	 * pass it on (unlock cleared WAITERS and woke us): pass it to another
-	 * sleeper, who re-checks the word.
-	 */
 	if (ret && ret != -EOWNERDEAD)
-		kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL | BIT_STARVE,
-					futex_flags(lock));
+		leave(lock);
 	return ret;
 }
 

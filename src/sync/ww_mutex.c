@@ -30,6 +30,8 @@
 
 /* How often a waiting context wakes to look for wounds and new holders. */
 #define WW_POLL_NS 1000000
+/* How long it spins before it sleeps at all. */
+#define WW_SPIN_NS 5000
 
 #ifdef KIPC_DEBUG
 __attribute__((noreturn))
@@ -109,8 +111,18 @@ static int ww_decide(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx
 	}
 	if (ctx->acquired && wounded(ctx))
 		return -EDEADLK;
-	if (hs && older(ctx->stamp, ctx->tid, hs, ht))
-		__atomic_store_n(&lock->wound, hs, __ATOMIC_RELAXED);
+	if (hs && older(ctx->stamp, ctx->tid, hs, ht) &&
+	    __atomic_exchange_n(&lock->wound, hs, __ATOMIC_RELAXED) != hs) {
+		const struct kipc_ww_mutex *m;
+
+		/*
+		 * The victim is most often asleep on a lock we hold (the
+		 * ABBA case): wake those sleepers so that it finds its wound
+		 * now rather than at its next poll.
+		 */
+		for (m = ctx->held; m; m = m->held_next)
+			kipc__mutex_wake_waiters((struct kipc_mutex *)&m->base);
+	}
 	return 0;
 }
 
@@ -141,6 +153,7 @@ static bool held_by(const struct kipc_ww_mutex *lock, const struct kipc_ww_acqui
 static int ww_lock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx,
 		   bool interruptible, bool decide)
 {
+	struct kipc__spinwait w;
 	int r;
 
 	if (!ctx) {
@@ -154,11 +167,13 @@ static int ww_lock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx,
 		 "ww_mutex_lock with a context of another class");
 	if (held_by(lock, ctx))
 		return -EALREADY;
+	kipc__spinwait_init(&w);
 	for (;;) {
 		struct timespec until;
 		uint64_t t;
 
-		if (kipc_mutex_trylock(&lock->base))
+		/* Read before the compare-exchange: the line stays shared. */
+		if (!kipc_mutex_is_locked(&lock->base) && kipc_mutex_trylock(&lock->base))
 			break;
 		if (decide) {
 			r = ww_decide(lock, ctx);
@@ -166,6 +181,15 @@ static int ww_lock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx,
 				ctx->contending = lock;
 				return r;
 			}
+		}
+		/*
+		 * Spin a little first, deciding again at every step: the
+		 * holder is usually about to finish, and a wound is noticed
+		 * here at once.
+		 */
+		if (kipc__spinwait_elapsed(&w) < WW_SPIN_NS) {
+			kipc__spinwait_relax(&w);
+			continue;
 		}
 		t = kipc__now_ns() + WW_POLL_NS;
 		until = (struct timespec){ (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
