@@ -22,9 +22,11 @@
  * (count, tail, head) and each sleeps on the slot of its ticket; up() decides
  * a slot with one compare-exchange and advances head, and anyone who finds
  * a decided slot helps advance head.  So up() is async-signal-safe, and a
- * process killed at any instant leaves nothing locked: its unit or its
- * ticket is never lost (docs/semaphore.md).  FIFO order holds for up to
- * KIPC_SEM_FIFO_WAITERS concurrent waiters; more wait for a free ticket.
+ * process killed at any instant leaves nothing locked.  One limit: a
+ * waiter killed while queued keeps its ticket, and the up() that reaches
+ * it gives that unit to the dead (docs/semaphore.md).  FIFO order holds for
+ * up to KIPC_SEM_FIFO_WAITERS concurrent waiters; more wait for a free
+ * ticket.
  *
  * It holds no pointers: initialised with KIPC_PSHARED it works between
  * processes in shared memory.

@@ -33,6 +33,7 @@
 #include "futex.h"
 #include "spin.h"
 #include "task.h"
+#include "timeout.h"
 #include "mutex_internal.h"
 
 #define WAITERS   0x80000000u
@@ -145,11 +146,6 @@ void kipc__mutex_wake_waiters(struct kipc_mutex *lock)
 	kipc__futex_wake(&lock->owner, INT_MAX, futex_flags(lock));
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /*
  * until: an absolute CLOCK_MONOTONIC time after which to give up with
  * -ETIMEDOUT (NULL: never), for the wait/wound mutex's bounded waits.
@@ -242,12 +238,7 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 		dl = NULL;
 		if (pshared(lock)) {
 			/* Wake up now and then to see whether the owner died. */
-			clock_gettime(CLOCK_MONOTONIC, &deadline);
-			deadline.tv_nsec += KIPC_MUTEX_PROBE_MS * 1000000L;
-			if (deadline.tv_nsec >= 1000000000L) {
-				deadline.tv_sec++;
-				deadline.tv_nsec -= 1000000000L;
-			}
+			kipc__deadline_after(&deadline, KIPC_MUTEX_PROBE_MS * 1000000ull);
 			dl = &deadline;
 		} else if (interruptible) {
 			/*
@@ -260,7 +251,7 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 			deadline = (struct timespec){ .tv_sec = INT_MAX };
 			dl = &deadline;
 		}
-		if (until && (!dl || ts_before(until, dl)))
+		if (until && (!dl || kipc__ts_before(until, dl)))
 			dl = until;
 		r = kipc__futex_wait_bitset(&lock->owner, v, dl,
 					    starving ? BIT_STARVE : BIT_NORMAL, futex_flags(lock));

@@ -29,12 +29,16 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <kipc/barrier.h>
 #include "futex.h"
 #include "sem.h"
 #include "spin.h"
+#include "timeout.h"
 
 /* How long a waiter spins before it sleeps. */
 #define SPIN_NS 5000
+/* How often a waiter on a shared semaphore looks again while it sleeps. */
+#define PROBE_NS 100000000ull
 
 #define N KIPC_SEM_FIFO_WAITERS
 
@@ -95,6 +99,11 @@ static void advance(struct kipc_semaphore *sem, uint16_t t)
 
 	while (HEAD(s) == t) {
 		if (cas_state(sem, s, STATE(COUNT(s), TAIL(s), t + 1))) {
+			/*
+			 * Pairs with the full barrier in wait_overflow(): either
+			 * we see its count, or its futex wait sees the new head.
+			 */
+			kipc_smp_mb();
 			if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
 				kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));
 			return;
@@ -141,6 +150,36 @@ static bool granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
 	return AFTER(HEAD(load_state(sem)), t);
 }
 
+/*
+ * Sleeps on word while it holds val.  The kernel restarts a futex wait
+ * without a timeout after a handler installed with SA_RESTART, so an
+ * interruptible wait would never see -EINTR; a wait with a timeout is never
+ * restarted (the handler makes it return -EINTR).  So an interruptible wait
+ * without a deadline gets one that never comes.
+ */
+static int sleep_on(struct kipc_semaphore *sem, uint32_t *word, uint32_t val,
+		    const struct timespec *deadline, bool interruptible)
+{
+	static const struct timespec never = { .tv_sec = INT_MAX };
+	struct timespec probe;
+	const struct timespec *dl = deadline;
+	int r;
+
+	if (sem->flags & KIPC_PSHARED) {
+		/*
+		 * A process killed between deciding our slot and waking it
+		 * would leave us asleep with the unit: look again now and then.
+		 */
+		kipc__deadline_after(&probe, PROBE_NS);
+		if (!dl || kipc__ts_before(&probe, dl))
+			dl = &probe;
+	} else if (!dl && interruptible) {
+		dl = &never;
+	}
+	r = kipc__futex_wait(word, val, dl, futex_flags(sem) | (dl ? KIPC__FUTEX_ABS : 0));
+	return r == -ETIMEDOUT && dl == &probe ? 0 : r;
+}
+
 static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
 		       const struct timespec *deadline, bool interruptible)
 {
@@ -163,8 +202,7 @@ static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
 
 		if (granted(sem, t, &v))
 			return 0;
-		r = kipc__futex_wait(slot, v, deadline,
-				     futex_flags(sem) | (deadline ? KIPC__FUTEX_ABS : 0));
+		r = sleep_on(sem, slot, v, deadline, interruptible);
 		if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
 			return cancel(sem, t) ? r : 0;
 	}
@@ -177,8 +215,8 @@ static int wait_overflow(struct kipc_semaphore *sem, uint64_t s,
 	int r;
 
 	__atomic_fetch_add(&sem->overflow, 1, __ATOMIC_RELAXED);
-	r = kipc__futex_wait(tickets_word(sem), (uint32_t)(s >> 32), deadline,
-			     futex_flags(sem) | (deadline ? KIPC__FUTEX_ABS : 0));
+	kipc_smp_mb();	/* see advance() */
+	r = sleep_on(sem, tickets_word(sem), (uint32_t)(s >> 32), deadline, interruptible);
 	__atomic_fetch_sub(&sem->overflow, 1, __ATOMIC_RELAXED);
 	if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
 		return r;
@@ -278,6 +316,7 @@ void kipc__sem_up_all(struct kipc_semaphore *sem)
 		s = load_state(sem);
 	for (h = HEAD(s); h != TAIL(s); h++)
 		kipc__futex_wake(&sem->slot[h % N], INT_MAX, futex_flags(sem));
+	kipc_smp_mb();	/* see advance() */
 	if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
 		kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));
 }
@@ -292,15 +331,7 @@ void kipc__sem_reset(struct kipc_semaphore *sem)
 
 void kipc__jiffies_deadline(struct timespec *ts, long jiffies)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	if (jiffies < 0)
-		jiffies = 0;
-	ts->tv_sec += jiffies / KIPC_HZ;
-	ts->tv_nsec += (jiffies % KIPC_HZ) * (1000000000L / KIPC_HZ);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	kipc__deadline_after(ts, jiffies < 0 ? 0 : (uint64_t)jiffies * (1000000000u / KIPC_HZ));
 }
 
 long kipc__jiffies_left(const struct timespec *deadline)

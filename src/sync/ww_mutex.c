@@ -27,6 +27,7 @@
 #include "mutex_internal.h"
 #include "spin.h"
 #include "task.h"
+#include "timeout.h"
 
 /* How often a waiting context wakes to look for wounds and new holders. */
 #define WW_POLL_NS 1000000
@@ -170,7 +171,6 @@ static int ww_lock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx,
 	kipc__spinwait_init(&w);
 	for (;;) {
 		struct timespec until;
-		uint64_t t;
 
 		/* Read before the compare-exchange: the line stays shared. */
 		if (!kipc_mutex_is_locked(&lock->base) && kipc_mutex_trylock(&lock->base))
@@ -191,8 +191,7 @@ static int ww_lock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx,
 			kipc__spinwait_relax(&w);
 			continue;
 		}
-		t = kipc__now_ns() + WW_POLL_NS;
-		until = (struct timespec){ (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
+		kipc__deadline_after(&until, WW_POLL_NS);
 		r = kipc__mutex_lock_until(&lock->base, interruptible, &until);
 		if (r == 0 || r == -EOWNERDEAD)
 			break;
