@@ -22,9 +22,9 @@
  * (count, tail, head) and each sleeps on the slot of its ticket; up() decides
  * a slot with one compare-exchange and advances head, and anyone who finds
  * a decided slot helps advance head.  So up() is async-signal-safe, and a
- * process killed at any instant leaves nothing locked.  One limit: a
- * waiter killed while queued keeps its ticket, and the up() that reaches
- * it gives that unit to the dead (docs/semaphore.md).  FIFO order holds for
+ * process killed at any instant leaves nothing locked, and a unit granted
+ * to a waiter that died before taking it is taken back and passed on
+ * (docs/semaphore.md).  FIFO order holds for
  * up to KIPC_SEM_FIFO_WAITERS concurrent waiters; more wait for a free
  * ticket.
  *
@@ -46,9 +46,10 @@ struct kipc_semaphore {
 	uint32_t flags;
 	uint32_t overflow;	/* sleepers waiting for a free ticket */
 	uint32_t slot[KIPC_SEM_FIFO_WAITERS];
+	uint32_t waiter[KIPC_SEM_FIFO_WAITERS];	/* shared: each ticket's TID */
 };
 
-#define KIPC__SEMAPHORE_INITIALIZER(n) { (uint32_t)(n), 0, 0, { 0 } }
+#define KIPC__SEMAPHORE_INITIALIZER(n) { (uint32_t)(n), 0, 0, { 0 }, { 0 } }
 #define KIPC_DEFINE_SEMAPHORE(name, n) \
 	struct kipc_semaphore name = KIPC__SEMAPHORE_INITIALIZER(n)
 

@@ -33,12 +33,15 @@
 #include "futex.h"
 #include "sem.h"
 #include "spin.h"
+#include "task.h"
 #include "timeout.h"
 
 /* How long a waiter spins before it sleeps. */
 #define SPIN_NS 5000
 /* How often a waiter on a shared semaphore looks again while it sleeps. */
 #define PROBE_NS 100000000ull
+/* How often a downer looks at a slot whose last grant is not yet taken. */
+#define REUSE_POLL_NS 1000000ull
 
 #define N KIPC_SEM_FIFO_WAITERS
 
@@ -48,9 +51,13 @@
 #define STATE(c, t, h) ((uint64_t)(c) | (uint64_t)(uint16_t)(t) << 32 | \
 			(uint64_t)(uint16_t)(h) << 48)
 
-#define GRANT(t)  ((uint32_t)(uint16_t)(t) << 2 | 1u)
-#define CANCEL(t) ((uint32_t)(uint16_t)(t) << 2 | 2u)
-#define TICKET(v) ((uint16_t)((v) >> 2))	/* of a decided slot; 0: never used */
+/* Slot values: a ticket and what became of it; 0: never used. */
+#define GRANT(t)     ((uint32_t)(uint16_t)(t) << 3 | 1u)	/* the unit is t's */
+#define CANCEL(t)    ((uint32_t)(uint16_t)(t) << 3 | 2u)	/* t gave up */
+#define TAKEN(t)     ((uint32_t)(uint16_t)(t) << 3 | 3u)	/* t has its unit */
+#define RECLAIMED(t) ((uint32_t)(uint16_t)(t) << 3 | 4u)	/* t died granted */
+#define TICKET(v)    ((uint16_t)((v) >> 3))
+#define KIND(v)      ((v) & 7u)
 
 /* Ticket a is after ticket b (16-bit tickets wrap; windows are < N). */
 #define AFTER(a, b) ((int16_t)(uint16_t)((a) - (b)) > 0)
@@ -113,6 +120,49 @@ static void advance(struct kipc_semaphore *sem, uint16_t t)
 }
 
 /*
+ * A granted ticket x whose waiter died before taking its unit (shared
+ * semaphores): take the grant back and give the unit to the next in line.
+ * The waiter's TID is a hint written before its ticket was taken; if it
+ * names a live thread nothing happens, and if the grant is taken back from
+ * a waiter that was alive after all, its acknowledgement fails and it queues
+ * again, so a unit is never used twice.
+ */
+static void reclaim(struct kipc_semaphore *sem, uint32_t v)
+{
+	uint32_t tid = __atomic_load_n(&sem->waiter[TICKET(v) % N], __ATOMIC_RELAXED);
+
+	if (KIND(v) != 1u || !tid || kipc__task_alive(tid, 0))
+		return;
+	if (__atomic_compare_exchange_n(&sem->slot[TICKET(v) % N], &v, RECLAIMED(TICKET(v)), 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		kipc__sem_up(sem);
+}
+
+/* Every granted, untaken slot: its waiter may have died (shared only). */
+static void reclaim_all(struct kipc_semaphore *sem)
+{
+	for (unsigned int i = 0; i < N; i++)
+		reclaim(sem, __atomic_load_n(&sem->slot[i], __ATOMIC_ACQUIRE));
+}
+
+/*
+ * Take the unit granted to ticket t: 1 taken, -1 reclaimed meanwhile (the
+ * caller must queue again).  The acknowledgement is what lets the slot be
+ * reused and what tells a granted live waiter from a dead one.
+ */
+static int take_grant(struct kipc_semaphore *sem, uint16_t t)
+{
+	uint32_t v = GRANT(t);
+
+	if (__atomic_compare_exchange_n(&sem->slot[t % N], &v, TAKEN(t), 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		advance(sem, t);
+		return 1;
+	}
+	return v == RECLAIMED(t) ? -1 : 1;
+}
+
+/*
  * Give up ticket t.  Returns true if it is withdrawn, false if it was
  * granted first (the caller then holds the unit).
  */
@@ -122,10 +172,10 @@ static bool cancel(struct kipc_semaphore *sem, uint16_t t)
 	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
 	for (;;) {
-		if (v == GRANT(t)) {
-			advance(sem, t);
-			return false;
-		}
+		if (v == GRANT(t))
+			return take_grant(sem, t) < 0;
+		if (v == RECLAIMED(t))
+			return true;
 		if (AFTER(HEAD(load_state(sem)), t))
 			return false;
 		if (__atomic_compare_exchange_n(slot, &v, CANCEL(t), 0,
@@ -137,16 +187,18 @@ static bool cancel(struct kipc_semaphore *sem, uint16_t t)
 }
 
 /*
- * Ticket t granted?  Reads the slot before state and returns the slot value
- * read, so that a sleep on it is woken by any decision made after the check.
+ * Ticket t granted?  1 yes (unit taken), 0 not yet, -1 the grant was
+ * reclaimed.  Reads the slot before state and returns the slot value read,
+ * so that a sleep on it is woken by any decision made after the check.
+ * Head past t with no decision in the slot is complete_all().
  */
-static bool granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
+static int granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
 {
 	*v = __atomic_load_n(&sem->slot[t % N], __ATOMIC_ACQUIRE);
-	if (*v == GRANT(t)) {
-		advance(sem, t);
-		return true;
-	}
+	if (*v == GRANT(t))
+		return take_grant(sem, t);
+	if (*v == RECLAIMED(t))
+		return -1;
 	return AFTER(HEAD(load_state(sem)), t);
 }
 
@@ -177,7 +229,8 @@ static int sleep_on(struct kipc_semaphore *sem, uint32_t *word, uint32_t val,
 		dl = &never;
 	}
 	r = kipc__futex_wait(word, val, dl, futex_flags(sem) | (dl ? KIPC__FUTEX_ABS : 0));
-	return r == -ETIMEDOUT && dl == &probe ? 0 : r;
+	/* Only the probe expired: -EALREADY asks the caller to look around. */
+	return r == -ETIMEDOUT && dl == &probe ? -EALREADY : r;
 }
 
 static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
@@ -193,18 +246,22 @@ static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
 	 */
 	kipc__spinwait_init(&w);
 	while (kipc__spinwait_elapsed(&w) < SPIN_NS) {
-		if (granted(sem, t, &v))
-			return 0;
+		int g = granted(sem, t, &v);
+
+		if (g)
+			return g > 0 ? 0 : -EAGAIN;
 		kipc__spinwait_relax(&w);
 	}
 	for (;;) {
-		int r;
+		int g = granted(sem, t, &v), r;
 
-		if (granted(sem, t, &v))
-			return 0;
+		if (g)
+			return g > 0 ? 0 : -EAGAIN;
 		r = sleep_on(sem, slot, v, deadline, interruptible);
 		if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
 			return cancel(sem, t) ? r : 0;
+		if (r == -EALREADY)
+			reclaim_all(sem);
 	}
 }
 
@@ -219,6 +276,31 @@ static int wait_overflow(struct kipc_semaphore *sem, uint64_t s,
 	r = sleep_on(sem, tickets_word(sem), (uint32_t)(s >> 32), deadline, interruptible);
 	__atomic_fetch_sub(&sem->overflow, 1, __ATOMIC_RELAXED);
 	if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
+		return r;
+	if (r == -EALREADY)
+		reclaim_all(sem);
+	return 0;
+}
+
+/*
+ * The slot of the next ticket still holds an older grant not yet taken:
+ * wait for its waiter to take it (or, shared, reclaim it from the dead).
+ */
+static int wait_reuse(struct kipc_semaphore *sem, uint32_t v,
+		      const struct timespec *deadline, bool interruptible)
+{
+	struct timespec poll;
+	int r;
+
+	if (sem->flags & KIPC_PSHARED)
+		reclaim(sem, v);
+	kipc__deadline_after(&poll, REUSE_POLL_NS);
+	if (deadline && kipc__ts_before(deadline, &poll))
+		poll = *deadline;
+	r = kipc__futex_wait(&sem->slot[TICKET(v) % N], v, &poll,
+			     futex_flags(sem) | KIPC__FUTEX_ABS);
+	if ((r == -ETIMEDOUT && deadline && !kipc__ts_before(&poll, deadline)) ||
+	    (r == -EINTR && interruptible))
 		return r;
 	return 0;
 }
@@ -245,7 +327,7 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 {
 	for (;;) {
 		uint64_t s = load_state(sem);
-		uint32_t c = COUNT(s);
+		uint32_t c = COUNT(s), v;
 		uint16_t t = TAIL(s), h = HEAD(s);
 		int r;
 
@@ -262,8 +344,22 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 				return r;
 			continue;
 		}
-		if (cas_state(sem, s, STATE(c, t + 1, h)))
-			return wait_ticket(sem, t, deadline, interruptible);
+		v = __atomic_load_n(&sem->slot[t % N], __ATOMIC_ACQUIRE);
+		if (KIND(v) == 1u) {
+			r = wait_reuse(sem, v, deadline, interruptible);
+			if (r)
+				return r;
+			continue;
+		}
+		/* Before the ticket is ours: see reclaim() for why that is safe. */
+		if (sem->flags & KIPC_PSHARED)
+			__atomic_store_n(&sem->waiter[t % N], kipc__gettid(), __ATOMIC_RELAXED);
+		if (cas_state(sem, s, STATE(c, t + 1, h))) {
+			r = wait_ticket(sem, t, deadline, interruptible);
+			if (r != -EAGAIN)
+				return r;
+			/* Our grant was reclaimed: queue again. */
+		}
 	}
 }
 
@@ -285,7 +381,7 @@ void kipc__sem_up(struct kipc_semaphore *sem)
 		}
 		slot = &sem->slot[h % N];
 		v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (v == CANCEL(h) || v == GRANT(h)) {
+		if (v && TICKET(v) == h) {
 			/* Decided already (a waiter that left, or another up). */
 			advance(sem, h);
 			continue;
