@@ -19,5 +19,8 @@
 #include <kipc/semaphore.h>
 #include <kipc/completion.h>
 #include <kipc/ww_mutex.h>
+#include <kipc/list.h>
+#include <kipc/rcu.h>
+#include <kipc/rculist.h>
 
 #endif /* KIPC_KIPC_H */

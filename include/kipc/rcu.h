@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kipc/rcu.h - read-copy-update for the threads of one process.
+ *
+ * Readers:
+ *   kipc_rcu_read_lock() / kipc_rcu_read_unlock()   nestable; wait-free, no
+ *                                  atomic read-modify-write, no fence
+ *   p = kipc_rcu_dereference(gp)   load a published pointer inside a section
+ * Updaters (exclude each other with a lock of their own):
+ *   kipc_rcu_assign_pointer(gp, p) publish p: its initialisation first
+ *   kipc_rcu_replace_pointer(gp, p, cond)   publish p, return the old one
+ *   kipc_rcu_access_pointer(gp)    the value, not to be dereferenced
+ *   KIPC_RCU_INIT_POINTER(gp, p)   publish without ordering (NULL, or p
+ *                                  not yet visible to readers)
+ *   kipc_synchronize_rcu()         wait until every reader that might hold
+ *                                  an old pointer has left its section
+ *   kipc_call_rcu(head, func)      func(head) after a grace period, on a
+ *                                  library thread started on first use
+ *   kipc_rcu_barrier()             wait for every callback queued so far
+ *   kipc_kfree_rcu(ptr, field)     free(ptr) after a grace period (field is
+ *                                  its struct kipc_rcu_head)
+ *   c = kipc_get_state_synchronize_rcu();  kipc_poll_state_synchronize_rcu(c)
+ *                                  true once a full grace period has passed
+ *                                  since c was taken
+ *   kipc_rcu_register_thread() / kipc_rcu_unregister_thread()
+ *                                  optional: a thread's first read lock
+ *                                  registers it and its exit unregisters it
+ *
+ * How (docs/rcu.md): each thread has a reader record in thread-local storage
+ * holding 0 outside read sections and, inside, the grace-period number it
+ * saw when it entered.  A grace period increments the number, makes every
+ * CPU running one of our threads execute a full barrier (membarrier(2)
+ * private expedited), and waits until no record holds an older number.
+ * The barrier on the update side is what lets the read side do without one;
+ * where membarrier is unavailable, readers execute a full barrier instead.
+ * The grace-period number is 64 bits and never wraps, so a single pass is
+ * enough where 32-bit designs need two.
+ *
+ * The read-side fast path is inline, using the thread-local record
+ * (initial-exec TLS: programs linked against libkipc at start-up, not
+ * dlopen()ed into).  Read sections must not be entered from a signal handler
+ * in a thread that has never entered one before (registration takes a lock).
+ * Scope: the threads of one process.
+ */
+#ifndef KIPC_RCU_H
+#define KIPC_RCU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kipc/barrier.h>
+#include <kipc/compiler.h>
+
+struct kipc_rcu_head {
+	struct kipc_rcu_head *next;
+	void (*func)(struct kipc_rcu_head *head);
+};
+
+typedef void (*kipc_rcu_callback_t)(struct kipc_rcu_head *head);
+
+/* A thread's reader record; private to the library but for the inline path. */
+struct kipc_rcu_reader {
+	uint64_t ctr;			/* 0, or the grace period seen at entry */
+	unsigned long nesting;
+	bool registered;
+	struct kipc_rcu_reader *next, *prev;	/* the registry */
+};
+
+extern __thread struct kipc_rcu_reader kipc_rcu_reader_self
+	__attribute__((tls_model("initial-exec")));
+extern uint64_t kipc_rcu_gp_seq;
+extern bool kipc_rcu_reader_fence;
+
+void kipc_rcu_register_thread(void);
+void kipc_rcu_unregister_thread(void);
+void kipc_synchronize_rcu(void);
+void kipc_call_rcu(struct kipc_rcu_head *head, kipc_rcu_callback_t func);
+void kipc_rcu_barrier(void);
+unsigned long kipc_get_state_synchronize_rcu(void);
+bool kipc_poll_state_synchronize_rcu(unsigned long cookie);
+
+KIPC_INLINE void kipc_rcu_read_lock(void)
+{
+	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
+
+	if (kipc_unlikely(!r->registered))
+		kipc_rcu_register_thread();
+	if (r->nesting++ == 0) {
+		/*
+		 * The store of ctr must be visible before the section's loads.
+		 * Nothing orders them here: a grace period's membarrier() runs
+		 * a full barrier on this CPU, so either it sees ctr or our
+		 * loads come after its updates.  Without membarrier, fence.
+		 */
+		KIPC_WRITE_ONCE(r->ctr, KIPC_READ_ONCE(kipc_rcu_gp_seq));
+		if (kipc_unlikely(KIPC_READ_ONCE(kipc_rcu_reader_fence)))
+			kipc_smp_mb();
+		kipc_barrier();
+	}
+}
+
+KIPC_INLINE void kipc_rcu_read_unlock(void)
+{
+	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
+
+	/*
+	 * Release: the section's loads complete before a grace period can see
+	 * ctr == 0 and let the updater free what they read (free on x86, an
+	 * stlr on arm64; not a full fence).
+	 */
+	if (--r->nesting == 0)
+		__atomic_store_n(&r->ctr, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Publication: a release store, so that the pointee's initialisation is
+ * visible before the pointer.  Reading: the address dependency orders the
+ * pointee's loads after the pointer's on every CPU Linux runs on, so a
+ * relaxed load suffices (the kernel's rcu_dereference); ThreadSanitizer does
+ * not know dependencies, so its build uses acquire.
+ */
+#ifdef KIPC_TSAN
+#define KIPC__RCU_DEREF_ORDER __ATOMIC_ACQUIRE
+#else
+#define KIPC__RCU_DEREF_ORDER __ATOMIC_RELAXED
+#endif
+
+#define kipc_rcu_dereference(p) __atomic_load_n(&(p), KIPC__RCU_DEREF_ORDER)
+#define kipc_rcu_dereference_protected(p, c) KIPC_READ_ONCE(p)
+#define kipc_rcu_access_pointer(p) KIPC_READ_ONCE(p)
+#define kipc_rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define KIPC_RCU_INIT_POINTER(p, v) KIPC_WRITE_ONCE(p, v)
+#define kipc_rcu_replace_pointer(p, v, c) ({                                 \
+	__typeof__(p) kipc__old = kipc_rcu_dereference_protected(p, c);       \
+	kipc_rcu_assign_pointer(p, v);                                         \
+	kipc__old; })
+
+/*
+ * kfree_rcu: as in the kernel, the callback slot carries the offset of the
+ * rcu_head in its object (offsets below 4096 are never code addresses), and
+ * the callback thread frees the object.
+ */
+#define KIPC__RCU_IS_OFFSET(f) ((uintptr_t)(f) < 4096)
+#define kipc_kfree_rcu(ptr, field)                                             \
+	kipc_call_rcu(&(ptr)->field,                                           \
+		      (kipc_rcu_callback_t)(uintptr_t)offsetof(__typeof__(*(ptr)), field))
+
+#endif /* KIPC_RCU_H */

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * User-space RCU: the registry of readers, grace periods, callbacks.  The
+ * read side is inline in <kipc/rcu.h>; the argument is in docs/rcu.md.
+ *
+ * A grace period (under gp_lock):
+ *   1. seq = ++gp_seq;
+ *   2. membarrier(PRIVATE_EXPEDITED): every CPU running one of our threads
+ *      executes a full barrier, and so does this one;
+ *   3. wait until no registered reader's ctr is nonzero and below seq.
+ * A reader that stored its ctr before step 2 is seen in step 3 and waited
+ * for if it is older than seq.  A reader whose ctr store was not yet visible
+ * at step 2 executes its section's loads after that barrier, hence after the
+ * updater's removal (which precedes step 1), and cannot hold what is about
+ * to be freed.  Readers entering after step 1 read seq or later and are not
+ * waited for.  A reader's unlock is a release store of 0, so its section's
+ * loads are done when step 3 sees it.
+ */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <kipc/rcu.h>
+#include "arch.h"
+
+__thread struct kipc_rcu_reader kipc_rcu_reader_self __attribute__((tls_model("initial-exec")));
+uint64_t kipc_rcu_gp_seq = 1;
+bool kipc_rcu_reader_fence;
+
+/* The readers, linked through their records; a dummy head. */
+static struct kipc_rcu_reader registry = { .next = &registry, .prev = &registry };
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Grace periods: one at a time; gp_done is the last completed. */
+static pthread_mutex_t gp_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t gp_done = 1;
+
+static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+
+static long membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/*
+ * Register for expedited membarrier (needed once per process, and again in a
+ * fork child's new address space); if the kernel cannot, readers fence.
+ */
+static void membarrier_setup(void)
+{
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
+		__atomic_store_n(&kipc_rcu_reader_fence, true, __ATOMIC_SEQ_CST);
+}
+
+static void exit_thread(void *unused)
+{
+	(void)unused;
+	kipc_rcu_unregister_thread();
+}
+
+static void rcu_init(void)
+{
+	membarrier_setup();
+	pthread_key_create(&exit_key, exit_thread);
+}
+
+void kipc_rcu_register_thread(void)
+{
+	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
+
+	if (r->registered)
+		return;
+	pthread_once(&rcu_once, rcu_init);
+	/* The key's destructor runs at thread exit only for a non-NULL value. */
+	pthread_setspecific(exit_key, r);
+	pthread_mutex_lock(&registry_lock);
+	r->next = registry.next;
+	r->prev = &registry;
+	registry.next->prev = r;
+	registry.next = r;
+	r->registered = true;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void kipc_rcu_unregister_thread(void)
+{
+	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
+
+	if (!r->registered)
+		return;
+	pthread_mutex_lock(&registry_lock);
+	r->prev->next = r->next;
+	r->next->prev = r->prev;
+	r->registered = false;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_setspecific(exit_key, NULL);
+}
+
+/* Sleep a little, longer each time: a reader may be preempted for long. */
+static void backoff(unsigned int *n)
+{
+	struct timespec ts = { 0, 1000L << (*n < 10 ? *n : 10) };	/* 1 us .. 1 ms */
+
+	if (*n < 64) {
+		kipc__cpu_relax();
+	} else {
+		nanosleep(&ts, NULL);
+		if (*n < 64 + 10)
+			(*n)++;
+		return;
+	}
+	(*n)++;
+}
+
+static void wait_for_readers(uint64_t seq)
+{
+	struct kipc_rcu_reader *r;
+
+	pthread_mutex_lock(&registry_lock);
+	for (r = registry.next; r != &registry; r = r->next) {
+		unsigned int n = 0;
+		uint64_t c;
+
+		/* Acquire pairs with read_unlock's release store of 0. */
+		while ((c = __atomic_load_n(&r->ctr, __ATOMIC_ACQUIRE)) != 0 && c < seq)
+			backoff(&n);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void kipc_synchronize_rcu(void)
+{
+	/* Any grace period that starts after this load serves us. */
+	uint64_t want = __atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) + 1;
+	uint64_t seq;
+
+	pthread_once(&rcu_once, rcu_init);
+	pthread_mutex_lock(&gp_lock);
+	if (gp_done >= want) {
+		/* Someone ran a full grace period while we queued: batched. */
+		pthread_mutex_unlock(&gp_lock);
+		return;
+	}
+	seq = kipc_rcu_gp_seq + 1;
+	__atomic_store_n(&kipc_rcu_gp_seq, seq, __ATOMIC_SEQ_CST);
+	/*
+	 * The full barrier on every CPU running our threads (and ours):
+	 * orders our removal and the new seq before the scan's loads, and
+	 * every reader's ctr store before, or its section's loads after.
+	 */
+	if (__atomic_load_n(&kipc_rcu_reader_fence, __ATOMIC_RELAXED) ||
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+		kipc_smp_mb();
+	wait_for_readers(seq);
+	__atomic_store_n(&gp_done, seq, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&gp_lock);
+}
+
+unsigned long kipc_get_state_synchronize_rcu(void)
+{
+	kipc_smp_mb();	/* order the caller's removal before the snapshot */
+	return (unsigned long)(__atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) + 1);
+}
+
+bool kipc_poll_state_synchronize_rcu(unsigned long cookie)
+{
+	bool done = __atomic_load_n(&gp_done, __ATOMIC_ACQUIRE) >= cookie;
+
+	kipc_smp_mb();	/* order the caller's freeing after the check */
+	return done;
+}
+
+/* ---- call_rcu: one library thread, grace periods batched ---- */
+
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cb_cond = PTHREAD_COND_INITIALIZER;	/* work queued */
+static pthread_cond_t cb_done_cond = PTHREAD_COND_INITIALIZER;	/* a batch ran */
+static struct kipc_rcu_head *cb_head, **cb_tail = &cb_head;
+static uint64_t cb_queued, cb_invoked;	/* callbacks ever queued / run */
+static bool cb_thread_running;
+
+static void invoke(struct kipc_rcu_head *head)
+{
+	if (KIPC__RCU_IS_OFFSET(head->func))
+		free((char *)head - (uintptr_t)head->func);
+	else
+		head->func(head);
+}
+
+static void *cb_thread(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&cb_lock);
+	for (;;) {
+		struct kipc_rcu_head *list, *next;
+		uint64_t n = 0;
+
+		while (!cb_head)
+			pthread_cond_wait(&cb_cond, &cb_lock);
+		/* Everything queued so far shares the next grace period. */
+		list = cb_head;
+		cb_head = NULL;
+		cb_tail = &cb_head;
+		pthread_mutex_unlock(&cb_lock);
+		kipc_synchronize_rcu();
+		for (; list; list = next, n++) {
+			next = list->next;
+			invoke(list);
+		}
+		pthread_mutex_lock(&cb_lock);
+		cb_invoked += n;
+		pthread_cond_broadcast(&cb_done_cond);
+	}
+	return NULL;
+}
+
+/* With cb_lock held. */
+static void cb_thread_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+
+	if (cb_thread_running)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* The library's thread takes no signals meant for the program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	cb_thread_running = pthread_create(&t, &attr, cb_thread, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+void kipc_call_rcu(struct kipc_rcu_head *head, kipc_rcu_callback_t func)
+{
+	head->func = func;
+	head->next = NULL;
+	pthread_mutex_lock(&cb_lock);
+	*cb_tail = head;
+	cb_tail = &head->next;
+	cb_queued++;
+	cb_thread_start();
+	pthread_cond_signal(&cb_cond);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+void kipc_rcu_barrier(void)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&cb_lock);
+	target = cb_queued;
+	if (cb_invoked < target)
+		cb_thread_start();
+	while (cb_invoked < target && cb_thread_running)
+		pthread_cond_wait(&cb_done_cond, &cb_lock);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+/* ---- fork ---- */
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&cb_lock);
+	pthread_mutex_lock(&gp_lock);
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&gp_lock);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+/*
+ * The child has one thread, the one that forked: the registry keeps only
+ * its record, the callback thread is gone (the next call_rcu() or
+ * rcu_barrier() starts a new one, which runs what was queued) and the new
+ * address space registers for membarrier.
+ */
+static void fork_child(void)
+{
+	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
+
+	registry.next = registry.prev = &registry;
+	if (r->registered) {
+		r->next = r->prev = &registry;
+		registry.next = registry.prev = r;
+	}
+	cb_thread_running = false;	/* restarted by the next call_rcu/rcu_barrier */
+	membarrier_setup();
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&gp_lock);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+__attribute__((constructor)) static void rcu_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
