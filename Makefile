@@ -43,7 +43,9 @@ SONAME      := libkipc.so.$(SOVERSION)
 SHLIB       := $(BUILD)/libkipc.so.$(VERSION)
 
 # Peer libraries for the benchmark, used only when their headers are present.
-have = $(shell printf '\#include <%s>\n' $(1) | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+# A literal '#' that GNU make 4.3 and older both keep inside $(shell ...).
+hash := \#
+have = $(shell printf '$(hash)include <%s>\n' $(1) | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
 BENCH_DEFS  :=
 BENCH_LIBS  :=
 ifeq ($(call have,ck_spinlock.h),1)

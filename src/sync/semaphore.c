@@ -14,11 +14,12 @@
  * compare-exchange comes first: up() writes GRANT(t) (the unit is t's), a
  * waiter giving up writes CANCEL(t) (t left; up() skips it).  Then head moves
  * past t, by the decider or by anyone who finds the slot decided and helps,
- * so a process killed between the two steps stalls no one.  A waiter is
- * granted once its slot says GRANT(t) or head has passed t without its own
- * CANCEL(t).  At most N tickets are outstanding (tail - head < N), so a slot
- * is never reused before its ticket is decided; extra waiters sleep until a
- * ticket frees.  A slot therefore holds, while its ticket t is undecided, the
+ * so a process killed between the two steps stalls no one.  A granted
+ * waiter acknowledges with TAKEN(t); a grant whose waiter died first is
+ * RECLAIMED(t) and passed on.  At most N tickets are outstanding (tail - head < N), so a slot
+ * is never reused before its ticket is decided, and a downer waits for a
+ * grant to be taken or reclaimed before it reuses its slot; extra waiters
+ * sleep until a ticket frees.  A slot therefore holds, while its ticket t is undecided, the
  * decision of an older ticket (at most 2N older), which is how an up() that
  * read a stale head tells that the slot is no longer that head's.
  *
@@ -163,43 +164,45 @@ static int take_grant(struct kipc_semaphore *sem, uint16_t t)
 }
 
 /*
+ * Ticket t granted?  1 yes (unit taken), 0 not yet, -1 the grant was
+ * reclaimed (the caller must queue again).  Returns in *v the slot value
+ * read first, so that a sleep on it is woken by any decision made after the
+ * check.  Every grant is written in the slot (complete_all() too) and the
+ * slot keeps it until acknowledged, so a waiter that finds head past t
+ * reads its slot again: GRANT(t) is its unit, anything else means the
+ * grant was reclaimed and the slot, now final, may already serve another.
+ */
+static int granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
+{
+	uint32_t *slot = &sem->slot[t % N], w;
+
+	*v = w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (w != GRANT(t) && w != RECLAIMED(t)) {
+		if (!AFTER(HEAD(load_state(sem)), t))
+			return 0;
+		w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	}
+	return w == GRANT(t) ? take_grant(sem, t) : -1;
+}
+
+/*
  * Give up ticket t.  Returns true if it is withdrawn, false if it was
  * granted first (the caller then holds the unit).
  */
 static bool cancel(struct kipc_semaphore *sem, uint16_t t)
 {
-	uint32_t *slot = &sem->slot[t % N];
-	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-
 	for (;;) {
-		if (v == GRANT(t))
-			return take_grant(sem, t) < 0;
-		if (v == RECLAIMED(t))
-			return true;
-		if (AFTER(HEAD(load_state(sem)), t))
-			return false;
-		if (__atomic_compare_exchange_n(slot, &v, CANCEL(t), 0,
+		uint32_t v;
+		int g = granted(sem, t, &v);
+
+		if (g)
+			return g < 0;
+		if (__atomic_compare_exchange_n(&sem->slot[t % N], &v, CANCEL(t), 0,
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			break;
 	}
 	advance(sem, t);	/* we may be the head: do not wait for an up() */
 	return true;
-}
-
-/*
- * Ticket t granted?  1 yes (unit taken), 0 not yet, -1 the grant was
- * reclaimed.  Reads the slot before state and returns the slot value read,
- * so that a sleep on it is woken by any decision made after the check.
- * Head past t with no decision in the slot is complete_all().
- */
-static int granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
-{
-	*v = __atomic_load_n(&sem->slot[t % N], __ATOMIC_ACQUIRE);
-	if (*v == GRANT(t))
-		return take_grant(sem, t);
-	if (*v == RECLAIMED(t))
-		return -1;
-	return AFTER(HEAD(load_state(sem)), t);
 }
 
 /*
@@ -363,11 +366,41 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 	}
 }
 
+/*
+ * Hand a unit to the head ticket of s.  Returns false if s was stale or the
+ * head was decided already (the caller reloads and tries again).
+ */
+static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
+{
+	uint16_t h = HEAD(s);
+	uint32_t *slot = &sem->slot[h % N];
+	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (v && TICKET(v) == h) {
+		/* Decided already (a waiter that left, or another up). */
+		advance(sem, h);
+		return false;
+	}
+	/*
+	 * s may be stale: h long decided and the slot reused by a later
+	 * ticket.  Only a slot holding an older ticket's decision (or none) is
+	 * h's to decide.
+	 */
+	if (v && !AFTER(h, TICKET(v)))
+		return false;
+	if (!__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	advance(sem, h);
+	kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
+	return true;
+}
+
 void kipc__sem_up(struct kipc_semaphore *sem)
 {
 	for (;;) {
 		uint64_t s = load_state(sem);
-		uint32_t c = COUNT(s), *slot, v;
+		uint32_t c = COUNT(s);
 		uint16_t h = HEAD(s);
 
 		if (c == KIPC__SEM_ALL)
@@ -379,39 +412,21 @@ void kipc__sem_up(struct kipc_semaphore *sem)
 				return;
 			continue;
 		}
-		slot = &sem->slot[h % N];
-		v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (v && TICKET(v) == h) {
-			/* Decided already (a waiter that left, or another up). */
-			advance(sem, h);
-			continue;
-		}
-		/*
-		 * s may be stale: h long decided and the slot reused by a
-		 * later ticket.  Only a slot holding an older ticket's
-		 * decision (or none) is h's to decide.
-		 */
-		if (v && !AFTER(h, TICKET(v)))
-			continue;
-		if (__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			advance(sem, h);
-			kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
+		if (grant_head(sem, s))
 			return;
-		}
 	}
 }
 
 void kipc__sem_up_all(struct kipc_semaphore *sem)
 {
 	uint64_t s = load_state(sem);
-	uint16_t h;
 
-	/* Infinite count, and head = tail: every waiter there is, granted. */
-	while (!cas_state(sem, s, STATE(KIPC__SEM_ALL, TAIL(s), TAIL(s))))
+	/* Infinite count: no new waiter queues ... */
+	while (!cas_state(sem, s, STATE(KIPC__SEM_ALL, TAIL(s), HEAD(s))))
 		s = load_state(sem);
-	for (h = HEAD(s); h != TAIL(s); h++)
-		kipc__futex_wake(&sem->slot[h % N], INT_MAX, futex_flags(sem));
+	/* ... and every queued one gets a grant of its own. */
+	for (s = load_state(sem); TAIL(s) != HEAD(s); s = load_state(sem))
+		grant_head(sem, s);
 	kipc_smp_mb();	/* see advance() */
 	if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
 		kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));

@@ -239,6 +239,8 @@ int kipc_ww_mutex_lock_slow_interruptible(struct kipc_ww_mutex *lock,
 int kipc_ww_mutex_trylock(struct kipc_ww_mutex *lock, struct kipc_ww_acquire_ctx *ctx)
 {
 	WW_CHECK(!ctx || !ctx->done, ctx, "ww_mutex_trylock after ww_acquire_done");
+	WW_CHECK(!ctx || (lock->flags & KIPC_PSHARED) || lock->ww_class == ctx->ww_class, lock,
+		 "ww_mutex_trylock with a context of another class");
 	if (!kipc_mutex_trylock(&lock->base))
 		return 0;
 	took(lock, ctx);
@@ -250,6 +252,12 @@ void kipc_ww_mutex_unlock(struct kipc_ww_mutex *lock)
 	struct kipc_ww_acquire_ctx *ctx = lock->ctx;
 
 	WW_CHECK(kipc_mutex_is_locked(&lock->base), lock, "unlock of an unlocked ww_mutex");
+	/*
+	 * Before touching the holder's bookkeeping: a shared lock's is in
+	 * shared memory, and the lawful holder must find it intact.
+	 */
+	WW_CHECK((__atomic_load_n(&lock->base.owner, __ATOMIC_RELAXED) & 0x3fffffffu) ==
+		 kipc__gettid(), lock, "unlock of a ww_mutex by a thread that does not own it");
 	if (ctx) {
 		if (lock->held_prev)
 			lock->held_prev->held_next = lock->held_next;
