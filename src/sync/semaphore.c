@@ -59,6 +59,11 @@
 #define RECLAIMED(t) ((uint32_t)(uint16_t)(t) << 3 | 4u)	/* t died granted */
 #define TICKET(v)    ((uint16_t)((v) >> 3))
 #define KIND(v)      ((v) & 7u)
+/*
+ * Set by a waiter on its undecided slot before it sleeps there: only then
+ * does the granter pay for a FUTEX_WAKE.  A spinning waiter costs no syscall.
+ */
+#define SLEEPER      0x80000000u
 
 /* Ticket a is after ticket b (16-bit tickets wrap; windows are < N). */
 #define AFTER(a, b) ((int16_t)(uint16_t)((a) - (b)) > 0)
@@ -260,7 +265,12 @@ static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
 
 		if (g)
 			return g > 0 ? 0 : -EAGAIN;
-		r = sleep_on(sem, slot, v, deadline, interruptible);
+		/* Say we sleep; a decision made meanwhile fails the exchange. */
+		if (!(v & SLEEPER) &&
+		    !__atomic_compare_exchange_n(slot, &v, v | SLEEPER, 0,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		r = sleep_on(sem, slot, v | SLEEPER, deadline, interruptible);
 		if (r == -ETIMEDOUT || (r == -EINTR && interruptible))
 			return cancel(sem, t) ? r : 0;
 		if (r == -EALREADY)
@@ -374,9 +384,9 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 {
 	uint16_t h = HEAD(s);
 	uint32_t *slot = &sem->slot[h % N];
-	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	uint32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE), d = v & ~SLEEPER;
 
-	if (v && TICKET(v) == h) {
+	if (d && TICKET(d) == h) {
 		/* Decided already (a waiter that left, or another up). */
 		advance(sem, h);
 		return false;
@@ -386,13 +396,14 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	 * ticket.  Only a slot holding an older ticket's decision (or none) is
 	 * h's to decide.
 	 */
-	if (v && !AFTER(h, TICKET(v)))
+	if (d && !AFTER(h, TICKET(d)))
 		return false;
 	if (!__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
 	advance(sem, h);
-	kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
+	if (v & SLEEPER)
+		kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
 	return true;
 }
 
