@@ -34,6 +34,16 @@ struct lock_shared {
 	} __attribute__((aligned(LINE))) *threads;
 };
 
+void *lock_alloc(size_t size)
+{
+	return aligned_alloc(LINE, (size + LINE - 1) / LINE * LINE);
+}
+
+void lock_free(void *lock)
+{
+	free(lock);
+}
+
 /* Private work between acquisitions: a few dozen cycles nobody can skip. */
 static void think(unsigned int n)
 {

@@ -17,6 +17,8 @@
 #ifndef KIPC_LOCKBENCH_H
 #define KIPC_LOCKBENCH_H
 
+#include <stddef.h>
+
 #include "bench.h"
 
 struct lock_ops {
@@ -33,6 +35,10 @@ struct lock_row {
 	const struct lock_ops *ops;
 	unsigned int write_every;	/* 0 or 1: all writes; n: 1 write in n */
 };
+
+/* Locks for the ops' create/destroy: each on a cache line of its own. */
+void *lock_alloc(size_t size);
+void lock_free(void *lock);
 
 struct bench_result lock_uncontended(const struct bench_run *run);
 struct bench_result lock_contended(const struct bench_run *run);

@@ -22,16 +22,9 @@
 #include "futex.h"
 #include "lockbench.h"
 
-static void *line_alloc(size_t size)
-{
-	return aligned_alloc(64, (size + 63) / 64 * 64);
-}
-
-static void plain_free(void *l) { free(l); }
-
 static void *kipc_mutex_create(void)
 {
-	struct kipc_mutex *m = line_alloc(sizeof(*m));
+	struct kipc_mutex *m = lock_alloc(sizeof(*m));
 
 	if (m)
 		kipc_mutex_init(m);
@@ -42,7 +35,7 @@ static void kipc_mutex_unlock_cb(void *m) { kipc_mutex_unlock(m); }
 
 static void *pthread_mutex_create(void)
 {
-	pthread_mutex_t *m = line_alloc(sizeof(*m));
+	pthread_mutex_t *m = lock_alloc(sizeof(*m));
 
 	if (m)
 		pthread_mutex_init(m, NULL);
@@ -53,7 +46,7 @@ static void pthread_mutex_unlock_cb(void *m) { pthread_mutex_unlock(m); }
 
 static void *kipc_sem_create(void)
 {
-	struct kipc_semaphore *s = line_alloc(sizeof(*s));
+	struct kipc_semaphore *s = lock_alloc(sizeof(*s));
 
 	if (s)
 		kipc_sema_init(s, 1);
@@ -64,7 +57,7 @@ static void kipc_up_cb(void *s) { kipc_up(s); }
 
 static void *posix_sem_create(void)
 {
-	sem_t *s = line_alloc(sizeof(*s));
+	sem_t *s = lock_alloc(sizeof(*s));
 
 	if (s)
 		sem_init(s, 0, 1);
@@ -74,17 +67,17 @@ static void sem_wait_cb(void *s) { while (sem_wait(s) && errno == EINTR) ; }
 static void sem_post_cb(void *s) { sem_post(s); }
 
 static const struct lock_ops kipc_mutex_ops = {
-	kipc_mutex_create, plain_free, kipc_mutex_lock_cb, kipc_mutex_unlock_cb, NULL, NULL,
+	kipc_mutex_create, lock_free, kipc_mutex_lock_cb, kipc_mutex_unlock_cb, NULL, NULL,
 };
 static const struct lock_ops pthread_mutex_ops = {
-	pthread_mutex_create, plain_free, pthread_mutex_lock_cb, pthread_mutex_unlock_cb,
+	pthread_mutex_create, lock_free, pthread_mutex_lock_cb, pthread_mutex_unlock_cb,
 	NULL, NULL,
 };
 static const struct lock_ops kipc_sem_ops = {
-	kipc_sem_create, plain_free, kipc_down_cb, kipc_up_cb, NULL, NULL,
+	kipc_sem_create, lock_free, kipc_down_cb, kipc_up_cb, NULL, NULL,
 };
 static const struct lock_ops posix_sem_ops = {
-	posix_sem_create, plain_free, sem_wait_cb, sem_post_cb, NULL, NULL,
+	posix_sem_create, lock_free, sem_wait_cb, sem_post_cb, NULL, NULL,
 };
 
 static const struct lock_row kipc_mutex_row = { &kipc_mutex_ops, 0 };

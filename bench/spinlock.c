@@ -16,15 +16,9 @@
 #include <ck_spinlock.h>
 #endif
 
-/* Every lock on its own cache line, allocated per repetition. */
-static void *line_alloc(size_t size)
-{
-	return aligned_alloc(64, (size + 63) / 64 * 64);
-}
-
 static void *kipc_spin_create(void)
 {
-	kipc_spinlock_t *l = line_alloc(sizeof(*l));
+	kipc_spinlock_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		kipc_spin_lock_init(l);
@@ -35,7 +29,7 @@ static void kipc_spin_unlock_cb(void *l) { kipc_spin_unlock(l); }
 
 static void *pthread_spin_create(void)
 {
-	pthread_spinlock_t *l = line_alloc(sizeof(*l));
+	pthread_spinlock_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		pthread_spin_init(l, PTHREAD_PROCESS_PRIVATE);
@@ -46,7 +40,7 @@ static void pthread_spin_unlock_cb(void *l) { pthread_spin_unlock(l); }
 
 static void *kipc_rw_create(void)
 {
-	kipc_rwlock_t *l = line_alloc(sizeof(*l));
+	kipc_rwlock_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		kipc_rwlock_init(l);
@@ -59,7 +53,7 @@ static void kipc_read_unlock_cb(void *l) { kipc_read_unlock(l); }
 
 static void *pthread_rw_create(void)
 {
-	pthread_rwlock_t *l = line_alloc(sizeof(*l));
+	pthread_rwlock_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		pthread_rwlock_init(l, NULL);
@@ -69,27 +63,25 @@ static void pthread_wrlock_cb(void *l) { pthread_rwlock_wrlock(l); }
 static void pthread_rdlock_cb(void *l) { pthread_rwlock_rdlock(l); }
 static void pthread_rwunlock_cb(void *l) { pthread_rwlock_unlock(l); }
 
-static void plain_free(void *l) { free(l); }
-
 static const struct lock_ops kipc_spin_ops = {
-	kipc_spin_create, plain_free, kipc_spin_lock_cb, kipc_spin_unlock_cb, NULL, NULL,
+	kipc_spin_create, lock_free, kipc_spin_lock_cb, kipc_spin_unlock_cb, NULL, NULL,
 };
 static const struct lock_ops pthread_spin_ops = {
-	pthread_spin_create, plain_free, pthread_spin_lock_cb, pthread_spin_unlock_cb, NULL, NULL,
+	pthread_spin_create, lock_free, pthread_spin_lock_cb, pthread_spin_unlock_cb, NULL, NULL,
 };
 static const struct lock_ops kipc_rw_ops = {
-	kipc_rw_create, plain_free, kipc_write_lock_cb, kipc_write_unlock_cb,
+	kipc_rw_create, lock_free, kipc_write_lock_cb, kipc_write_unlock_cb,
 	kipc_read_lock_cb, kipc_read_unlock_cb,
 };
 static const struct lock_ops pthread_rw_ops = {
-	pthread_rw_create, plain_free, pthread_wrlock_cb, pthread_rwunlock_cb,
+	pthread_rw_create, lock_free, pthread_wrlock_cb, pthread_rwunlock_cb,
 	pthread_rdlock_cb, pthread_rwunlock_cb,
 };
 
 #ifdef HAVE_CK
 static void *ck_ticket_create(void)
 {
-	ck_spinlock_ticket_t *l = line_alloc(sizeof(*l));
+	ck_spinlock_ticket_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		ck_spinlock_ticket_init(l);
@@ -103,7 +95,7 @@ static __thread ck_spinlock_mcs_context_t mcs_node;
 
 static void *ck_mcs_create(void)
 {
-	ck_spinlock_mcs_t *l = line_alloc(sizeof(*l));
+	ck_spinlock_mcs_t *l = lock_alloc(sizeof(*l));
 
 	if (l)
 		ck_spinlock_mcs_init(l);
@@ -113,10 +105,10 @@ static void ck_mcs_lock_cb(void *l) { ck_spinlock_mcs_lock(l, &mcs_node); }
 static void ck_mcs_unlock_cb(void *l) { ck_spinlock_mcs_unlock(l, &mcs_node); }
 
 static const struct lock_ops ck_ticket_ops = {
-	ck_ticket_create, plain_free, ck_ticket_lock_cb, ck_ticket_unlock_cb, NULL, NULL,
+	ck_ticket_create, lock_free, ck_ticket_lock_cb, ck_ticket_unlock_cb, NULL, NULL,
 };
 static const struct lock_ops ck_mcs_ops = {
-	ck_mcs_create, plain_free, ck_mcs_lock_cb, ck_mcs_unlock_cb, NULL, NULL,
+	ck_mcs_create, lock_free, ck_mcs_lock_cb, ck_mcs_unlock_cb, NULL, NULL,
 };
 #endif
 
