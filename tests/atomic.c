@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 /* kipc.h alone must not define the kernel's names (that is linux.h's job). */
 #if defined(atomic_inc) || defined(ATOMIC_INIT) || defined(smp_mb) || \
@@ -349,20 +350,6 @@ GENERIC_SUITE(_release)
 #define MT_ITERS   200000L
 #define MT_SECONDS 1.0  /* per test; qemu and TSan are far slower */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void relax(unsigned int *spins)
-{
-	if (++*spins % 64 == 0)
-		sched_yield();
-}
-
 struct worker {
 	pthread_t tid;
 	int id;
@@ -390,7 +377,7 @@ static void *worker_main(void *arg)
 	unsigned int spins = 0;
 
 	while (!kipc_smp_load_acquire(&start_gate))
-		relax(&spins);
+		spin_yield(&spins);
 	w->fn(w);
 	return NULL;
 }
@@ -542,7 +529,7 @@ static void m_xchg_lock(struct worker *w)
 
 	for (; keep_going(w); w->done++) {
 		while (kipc_atomic_xchg_acquire(&glock, 1))
-			relax(&spins);
+			spin_yield(&spins);
 		plain_counter++;
 		kipc_atomic_set_release(&glock, 0);
 	}
@@ -555,7 +542,7 @@ static void m_generic_xchg_lock(struct worker *w)
 
 	for (; keep_going(w); w->done++) {
 		while (kipc_xchg(&plain_lock, 1))
-			relax(&spins);
+			spin_yield(&spins);
 		plain_counter++;
 		kipc_smp_store_release(&plain_lock, 0);
 	}
@@ -696,7 +683,7 @@ static void *mp_writer(void *arg)
 	unsigned int spins = 0;
 
 	while (!kipc_smp_load_acquire(&mp_ready))
-		relax(&spins);
+		spin_yield(&spins);
 	for (i = 1; i < INT_MAX / 2 && !KIPC_READ_ONCE(mp_stop_req); i++) {
 		for (j = 0; j < MP_WORDS; j++)
 			KIPC_WRITE_ONCE(mp_data[j], i);
@@ -765,7 +752,7 @@ static void *ping_reader(void *arg)
 		while (kipc_smp_load_acquire(&ping_flag) < i) {
 			if (kipc_smp_load_acquire(&ping_stop))
 				return NULL;
-			relax(&spins);
+			spin_yield(&spins);
 		}
 		for (j = 0; j < 4; j++)
 			if (ping_data[j] != (long)i * (j + 1))
@@ -792,7 +779,7 @@ static void test_handoff(void)
 			ping_data[j] = (long)i * (j + 1);
 		kipc_smp_store_release(&ping_flag, i);
 		while (kipc_smp_load_acquire(&pong_flag) < i)
-			relax(&spins);
+			spin_yield(&spins);
 		for (j = 0; j < 4; j++)
 			if (ping_data[j] != -1)
 				bad_back++;

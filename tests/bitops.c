@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #define BPL     ((unsigned long)KIPC_BITS_PER_LONG)
 #define NBITS   256
@@ -179,20 +180,6 @@ static void test_ops(void)
 #define MT_ITERS   100000L
 #define MT_SECONDS 1.0
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void relax(unsigned int *spins)
-{
-	if (++*spins % 64 == 0)
-		sched_yield();
-}
-
 struct worker {
 	pthread_t tid;
 	int id;
@@ -217,7 +204,7 @@ static void wait_gate(void)
 	unsigned int spins = 0;
 
 	while (!kipc_smp_load_acquire(&start_gate))
-		relax(&spins);
+		spin_yield(&spins);
 }
 
 static long run_workers(void *(*fn)(void *), long *errors)
@@ -265,7 +252,7 @@ static void *lock_worker(void *arg)
 	wait_gate();
 	for (; keep_going(w); w->done++) {
 		while (kipc_test_and_set_bit_lock(LOCK_BIT, lock_map))
-			relax(&spins);
+			spin_yield(&spins);
 		locked_counter++;
 		kipc_set_bit(mine, lock_map);
 		kipc_clear_bit_unlock(LOCK_BIT, lock_map);

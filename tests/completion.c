@@ -32,6 +32,7 @@
 #include <kipc/linux.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -47,49 +48,6 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static double clock_sec(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-	return clock_sec(CLOCK_MONOTONIC);
-}
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void sleep_ms(long ms)
-{
-	sleep_us(ms * 1000);
-}
-
-/* 'S' while the task sleeps (in futex_wait), from /proc/PID/task/TID/stat. */
-static char task_state(pid_t pid, pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
 
 /* Waiters queued on the completion's FIFO (tickets out, semaphore.c). */
 static unsigned int queued(struct kipc_completion *c)
@@ -130,32 +88,12 @@ static long drain(struct kipc_completion *c, long limit)
 	return n;
 }
 
-static bool wait_flag(int *flag, double secs)
-{
-	double end = now() + secs;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && now() < end)
-		sleep_ms(1);
-	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
-}
-
 static int handler_runs;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	__atomic_fetch_add(&handler_runs, 1, __ATOMIC_RELAXED);
-}
-
-static void set_handler(int sig, void (*fn)(int), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = flags;
-	sigaction(sig, &sa, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,11 +176,7 @@ static bool is_done(struct waiter *w)
 
 static bool wait_done(struct waiter *w, double secs)
 {
-	double end = now() + secs;
-
-	while (!is_done(w) && now() < end)
-		sleep_ms(1);
-	return is_done(w);
+	return wait_flag(&w->done, secs);
 }
 
 /* A waiter still stuck (a failed test) is completed so that the run goes on. */
@@ -286,25 +220,6 @@ static struct xshm *xshm_new(void)
 		return NULL;
 	}
 	return x;
-}
-
-static bool reap(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status;
-
-	while (now() < end) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (r < 0)
-			return false;
-		sleep_ms(2);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return false;
 }
 
 enum { X_WAIT, X_TIMEOUT100 };
@@ -351,17 +266,17 @@ static void test_xproc(void)
 	sleep_ms(50);
 	first_only = first_only && !__atomic_load_n(&x->got[1], __ATOMIC_ACQUIRE);
 	ok(first_only, "PSHARED: complete() released A only");
-	ok(reap(a, 5.0), "PSHARED: A exited cleanly");
+	ok(reap_child(a, 5.0), "PSHARED: A exited cleanly");
 
 	/* complete_all() releases B, and a later waiter C at once */
 	kipc_complete_all(&x->c);
-	ok(wait_flag(&x->got[1], 5.0) && reap(b, 5.0), "PSHARED: complete_all() released B");
+	ok(wait_flag(&x->got[1], 5.0) && reap_child(b, 5.0), "PSHARED: complete_all() released B");
 	c = fork_waiter(x, 2, X_WAIT);
-	ok(reap(c, 5.0) && x->got[2], "PSHARED: after complete_all() a new process's wait "
+	ok(reap_child(c, 5.0) && x->got[2], "PSHARED: after complete_all() a new process's wait "
 	   "returns at once");
 	kipc_reinit_completion(&x->c);
 	c = fork_waiter(x, 3, X_TIMEOUT100);
-	ok(reap(c, 5.0), "PSHARED: after reinit_completion() a child waits again ...");
+	ok(reap_child(c, 5.0), "PSHARED: after reinit_completion() a child waits again ...");
 	is(x->result[3], 0, "PSHARED: ... and times out: wait_for_completion_timeout(100) == 0");
 
 	/* a child completes what the parent waits for */
@@ -374,7 +289,7 @@ static void test_xproc(void)
 	left = kipc_wait_for_completion_timeout(&x->back, 5000);
 	ok(left >= 1 && left <= 4960, "PSHARED: the parent's wait_for_completion_timeout(5000) "
 	   "ended by the child's complete(): %lu jiffies left", left);
-	ok(reap(pid, 5.0), "PSHARED: the completing child exited cleanly");
+	ok(reap_child(pid, 5.0), "PSHARED: the completing child exited cleanly");
 	ok(!kipc_completion_done(&x->back) && !kipc_completion_done(&x->c),
 	   "PSHARED: nothing banked at the end");
 	munmap(x, sizeof(*x));

@@ -23,19 +23,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-
-static double clock_now(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-	return clock_now(CLOCK_MONOTONIC);
-}
+#include "testutil.h"
 
 static struct timespec ts_after(clockid_t clk, double secs)
 {
@@ -52,34 +40,6 @@ static struct timespec ts_after(clockid_t clk, double secs)
 		ts.tv_nsec += 1000000000L;
 	}
 	return ts;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/*
- * The scheduler state of a task ('S' while it sleeps in futex_wait), from
- * /proc/PID/task/TID/stat: the character after the ")" closing the name.
- */
-static char task_state(pid_t pid, pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
 }
 
 /* Waits (up to 5 s) until the task has been asleep for a few polls in a row. */
@@ -195,7 +155,7 @@ static void test_timeouts(void)
 	t0 = now();
 	r = kipc__futex_wait(&w, 0, &abs, KIPC__FUTEX_ABS | KIPC__FUTEX_REALTIME);
 	dt = now() - t0;
-	rt = clock_now(CLOCK_REALTIME);
+	rt = clock_sec(CLOCK_REALTIME);
 	is(r, -ETIMEDOUT, "absolute CLOCK_REALTIME deadline: -ETIMEDOUT");
 	ok(rt >= (double)abs.tv_sec + (double)abs.tv_nsec * 1e-9 - 0.001 && dt < 5.0,
 	   "CLOCK_REALTIME had reached the deadline (%.1f ms)", dt * 1e3);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #define HANG_MS      1000	/* how long a deadlocked child must stay stuck */
 #define DEADLINE_MS  15000	/* the parent's bound on anything else */
@@ -69,22 +70,6 @@ struct shared {
 
 static struct shared *sh;
 static int the_signal;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static int get(int *p)
 {

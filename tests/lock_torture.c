@@ -34,27 +34,12 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #define MAX_WORKERS 8
 #define CHECK_MAGIC 0x9e3779b97f4a7c15ull
 
 static unsigned int budget_ms = 1000;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static void relax(unsigned int n)
 {

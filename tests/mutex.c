@@ -29,50 +29,13 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 /*
  * The owner word's "someone sleeps" bit (src/sync/mutex.c).  Tests only
  * wait for it, to know that a waiter has gone to sleep; they never assert it.
  */
 #define OWNER_WAITERS 0x80000000u
-
-static double clock_sec(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-	return clock_sec(CLOCK_MONOTONIC);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* 'S' while the task sleeps (in futex_wait), from /proc/PID/task/TID/stat. */
-static char task_state(pid_t pid, pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
 
 /*
  * Waits (up to 5 s) until a waiter has announced itself in the owner word
@@ -441,22 +404,7 @@ static bool start_waiter(struct waiter *w, struct kipc_mutex *m, bool interrupti
 
 static bool wait_done(struct waiter *w, double secs)
 {
-	double end = now() + secs;
-
-	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && now() < end)
-		sleep_ms(1);
-	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
-}
-
-static void set_handler(int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = flags;
-	sigaction(SIGUSR1, &sa, NULL);
+	return wait_flag(&w->done, secs);
 }
 
 static void test_interruptible(unsigned int mflags, int saflags)
@@ -469,7 +417,7 @@ static void test_interruptible(unsigned int mflags, int saflags)
 	double end;
 	int sent = 0;
 
-	set_handler(saflags);
+	set_handler(SIGUSR1, on_signal, saflags);
 	__atomic_store_n(&handler_runs, 0, __ATOMIC_RELAXED);
 	kipc_mutex_init_flags(&m, mflags);
 	kipc_mutex_lock(&m);
@@ -509,7 +457,7 @@ static void test_uninterruptible(unsigned int mflags, int saflags)
 	bool asleep, early;
 	int i;
 
-	set_handler(saflags);
+	set_handler(SIGUSR1, on_signal, saflags);
 	__atomic_store_n(&handler_runs, 0, __ATOMIC_RELAXED);
 	kipc_mutex_init_flags(&m, mflags);
 	kipc_mutex_lock(&m);

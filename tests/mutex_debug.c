@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #define MSG_INIT     "used before mutex_init"
 #define MSG_NONOWNER "does not own"
@@ -37,84 +38,12 @@
 
 static struct kipc_mutex *shared;	/* MAP_SHARED, locked by the parent */
 
-struct outcome {
-	int status;
-	char err[4096];			/* the child's stderr */
-};
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Runs fn in a child with stderr on a pipe; collects status and stderr. */
-static void run_child(void (*fn)(void), struct outcome *out)
-{
-	int fds[2];
-	size_t len = 0;
-	double end = now() + 30.0;
-	pid_t pid;
-
-	memset(out, 0, sizeof(*out));
-	out->status = -1;
-	if (pipe(fds) < 0)
-		return;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		struct rlimit nocore = { 0, 0 };
-
-		setrlimit(RLIMIT_CORE, &nocore);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	for (;;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		ssize_t n;
-		char scratch[256];
-
-		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
-			break;
-		if (now() > end) {
-			diag("child %d hangs: killing it", (int)pid);
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
-			continue;
-		if (len < sizeof(out->err) - 1)
-			n = read(fds[0], out->err + len, sizeof(out->err) - 1 - len);
-		else
-			n = read(fds[0], scratch, sizeof(scratch));
-		if (n <= 0)
-			break;
-		if (len < sizeof(out->err) - 1)
-			len += (size_t)n;
-	}
-	close(fds[0]);
-	out->err[len] = '\0';
-	if (pid > 0)
-		waitpid(pid, &out->status, 0);
-}
-
-static bool aborted(const struct outcome *o)
-{
-	return o->status != -1 && WIFSIGNALED(o->status) && WTERMSIG(o->status) == SIGABRT;
-}
-
 /* One misuse: the child must abort, saying so. */
 static void expect_abort(void (*fn)(void), const char *msg, const char *what)
 {
 	struct outcome o;
 
-	run_child(fn, &o);
+	run_child(fn, &o, 0);
 	ok(aborted(&o), "%s: the child died of SIGABRT (status %#x)", what, o.status);
 	ok(strstr(o.err, "kipc: mutex") && strstr(o.err, msg),
 	   "%s: with a message naming it (\"%s\")", what, msg);
@@ -332,14 +261,14 @@ int main(void)
 	expect_abort(destroy_locked_by_other, MSG_DESTROY,
 		     "destroy of a mutex another thread holds");
 
-	run_child(correct_use_child, &o);
+	run_child(correct_use_child, &o, 0);
 	ok(o.status != -1 && WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0,
 	   "correct use in a child: no abort, all results as expected (status %#x)", o.status);
 	ok(!strstr(o.err, "kipc:"), "correct use in a child: no complaint on stderr");
 	if (strstr(o.err, "kipc:"))
 		diag("stderr was: %s", o.err);
 
-	run_child(shared_use_child, &o);
+	run_child(shared_use_child, &o, 0);
 	ok(o.status != -1 && WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0 &&
 	   !strstr(o.err, "kipc:"), "correct use of a shared mutex by another process "
 	   "(status %#x)", o.status);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 /* The owner word's "someone sleeps" bit (src/sync/mutex.c); only waited for. */
 #define OWNER_WAITERS 0x80000000u
@@ -55,39 +56,6 @@ struct area {
 };
 
 static struct area *area;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* The state letter of a process, from /proc/PID/stat ('Z' for a zombie). */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
 
 /* Waits until a (killed) child has died, without reaping it. */
 static bool wait_dead_unreaped(pid_t pid)
@@ -208,7 +176,8 @@ static void test_killed_zombie(void)
 	ok(kipc_mutex_is_locked(&area->m), "killed owner: the child holds the mutex");
 	kill(owner, SIGKILL);
 	ok(wait_dead_unreaped(owner), "killed owner: the child died (not reaped yet)");
-	ok(proc_state(owner) == 'Z', "killed owner: it is a zombie (state %c)", proc_state(owner));
+	ok(task_state(owner, owner) == 'Z', "killed owner: it is a zombie (state %c)",
+	   task_state(owner, owner));
 
 	t0 = now();
 	r = kipc_mutex_lock(&area->m);
@@ -271,7 +240,7 @@ static void test_killed_while_waiting(void)
 	is(r, -EOWNERDEAD, "killed while waiting: lock_interruptible returns -EOWNERDEAD");
 	ok(dt > 0.1 && dt < 0.2 + RECOVER_S,
 	   "killed while waiting: after the kill at 200 ms, at %.0f ms", dt * 1e3);
-	ok(proc_state(owner) == 'Z', "killed while waiting: the owner was still a zombie");
+	ok(task_state(owner, owner) == 'Z', "killed while waiting: the owner was still a zombie");
 	area->inside = 0;
 	is(kipc_mutex_consistent(&area->m), 0, "killed while waiting: consistent returns 0");
 	kipc_mutex_unlock(&area->m);
@@ -387,7 +356,7 @@ static void test_sleeping_waiters(void)
 		while (now() < end && streak < 3) {
 			if (__atomic_load_n(&area->ready[i], __ATOMIC_ACQUIRE) &&
 			    (__atomic_load_n(&area->m.owner, __ATOMIC_RELAXED) & OWNER_WAITERS) &&
-			    proc_state(w[i]) == 'S')
+			    task_state(w[i], w[i]) == 'S')
 				streak++;
 			else
 				streak = 0;
@@ -410,7 +379,8 @@ static void test_sleeping_waiters(void)
 	}
 	is(asleep, NWAITERS, "sleeping waiters: all %d were asleep in lock before the kill",
 	   NWAITERS);
-	ok(proc_state(owner) == 'Z', "sleeping waiters: the owner is still an unreaped zombie");
+	ok(task_state(owner, owner) == 'Z',
+	   "sleeping waiters: the owner is still an unreaped zombie");
 	is(clean, NWAITERS, "sleeping waiters: all exited cleanly (no error, never two inside)");
 	is(dead, 1, "sleeping waiters: exactly one got -EOWNERDEAD");
 	is(cons_ok, 1, "sleeping waiters: its consistent returned 0");

@@ -32,6 +32,7 @@
 #include <kipc/linux.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -47,49 +48,6 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static double clock_sec(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-	return clock_sec(CLOCK_MONOTONIC);
-}
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void sleep_ms(long ms)
-{
-	sleep_us(ms * 1000);
-}
-
-/* 'S' while the task sleeps (in futex_wait), from /proc/PID/task/TID/stat. */
-static char task_state(pid_t pid, pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
 
 /* Tickets handed out and not yet decided: waiters in the FIFO (semaphore.c). */
 static unsigned int queued(struct kipc_semaphore *s)
@@ -147,17 +105,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	__atomic_fetch_add(&handler_runs, 1, __ATOMIC_RELAXED);
-}
-
-static void set_handler(int sig, void (*fn)(int), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = flags;
-	sigaction(sig, &sa, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -230,11 +177,7 @@ static bool is_done(struct waiter *w)
 
 static bool wait_done(struct waiter *w, double secs)
 {
-	double end = now() + secs;
-
-	while (!is_done(w) && now() < end)
-		sleep_ms(1);
-	return is_done(w);
+	return wait_flag(&w->done, secs);
 }
 
 /*
@@ -283,25 +226,6 @@ static struct xshm *xshm_new(void)
 	return x;
 }
 
-static bool reap(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status;
-
-	while (now() < end) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (r < 0)
-			return false;
-		sleep_ms(2);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return false;
-}
-
 static void test_xproc_pingpong(void)
 {
 	struct xshm *x = xshm_new();
@@ -334,7 +258,7 @@ static void test_xproc_pingpong(void)
 		if (x->reply != i * 2 + 1)
 			wrong++;
 	}
-	ok(reap(pid, 10.0), "ping-pong: the child exited cleanly");
+	ok(reap_child(pid, 10.0), "ping-pong: the child exited cleanly");
 	is(wrong, 0, "ping-pong: %d rounds between parent and child, every reply right",
 	   PINGPONG_ROUNDS);
 	is(drain(&x->ping) + drain(&x->pong), 0, "ping-pong: no unit left over");
@@ -399,7 +323,7 @@ static void test_xproc_mutex(void)
 	}
 	__atomic_store_n(&x->go, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < NPROC; i++) {
-		if (pids[i] > 0 && reap(pids[i], 60.0))
+		if (pids[i] > 0 && reap_child(pids[i], 60.0))
 			clean++;
 		bad += x->bad[i];
 	}
@@ -433,7 +357,8 @@ static void test_xproc_up(void)
 	t0 = now();
 	kipc_down(&x->sem);
 	dt = now() - t0;
-	ok(reap(pid, 10.0), "up from another process: the child saw the parent asleep and up()ed");
+	ok(reap_child(pid, 10.0),
+	   "up from another process: the child saw the parent asleep and up()ed");
 	ok(dt < 10.0, "up from another process: the parent's kipc_down returned (%.1f ms)", dt * 1e3);
 	is(kipc_down_trylock(&x->sem), 1, "up from another process: the unit was consumed once");
 	munmap(x, sizeof(*x));
@@ -449,15 +374,6 @@ static pid_t fork_downer(struct xshm *x, int idx)
 		_exit(0);
 	}
 	return pid;
-}
-
-static bool wait_flag(int *flag, double secs)
-{
-	double end = now() + secs;
-
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && now() < end)
-		sleep_ms(1);
-	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -488,7 +404,7 @@ static void test_killed_waiter(void)
 	kipc_up(&x->sem);
 	first = wait_flag(&x->got[1], 5.0);
 	ok(first, "killed waiter: one up() reaches the live waiter B (A's grant reclaimed)");
-	ok(reap(b, 5.0), "killed waiter: B exited cleanly");
+	ok(reap_child(b, 5.0), "killed waiter: B exited cleanly");
 	kipc_up(&x->sem);
 	left = drain(&x->sem);
 	is(left, 1, "killed waiter: one more up() leaves exactly one unit: none lost or duplicated");
@@ -498,7 +414,7 @@ static void test_killed_waiter(void)
 	kipc_up(&x->sem);
 	ok(qc && wait_flag(&x->got[2], 5.0), "killed waiter: afterwards a new waiter C is "
 	   "released by one up()");
-	ok(reap(c, 5.0), "killed waiter: C exited cleanly");
+	ok(reap_child(c, 5.0), "killed waiter: C exited cleanly");
 	kipc_up(&x->sem);
 	is(kipc_down_trylock(&x->sem), 0, "killed waiter: afterwards up() then trylock gets it");
 	is(kipc_down_trylock(&x->sem), 1, "killed waiter: and the count is 0 again");

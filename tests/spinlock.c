@@ -25,62 +25,13 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 _Static_assert(sizeof(unsigned long) * 8 >= 64, "flags must hold the 64-bit mask");
 
 /* ------------------------------------------------------------------------ */
 /* Helpers: time, children, signal masks.                                   */
 /* ------------------------------------------------------------------------ */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* A child that cannot outlive the test: dies with the parent, or by alarm. */
-static pid_t fork_child(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		alarm(20);
-	}
-	return pid;
-}
-
-/* The child's exit code, or -1 (killed, or not done in 20 s: then killed). */
-static int wait_child(pid_t pid)
-{
-	int status;
-	uint64_t deadline = now_ns() + 20000000000ull;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (now_ns() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(2);
-	}
-}
 
 static const int sync_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
 

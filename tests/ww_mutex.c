@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 static KIPC_DEFINE_WW_CLASS(wound_wait_class);
 static KIPC_DEFINE_WD_CLASS(wait_die_class);
@@ -68,28 +69,6 @@ static const struct klass classes[2] = {
 #define NOT_DONE   12345
 
 static unsigned long seed;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void sleep_us(long us)
-{
-	struct timespec ts = { 0, us * 1000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* ------------------------------------------------------------------------ */
 /* The watchdog: a hang ends the run with a reason, not the runner's timeout */
@@ -403,24 +382,6 @@ static int run(struct agent *a, enum op op, struct kipc_ww_mutex *lock)
 	return result(a);
 }
 
-/* 'S' while the task sleeps, from /proc/self/task/TID/stat. */
-static char task_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /*
  * Waits (up to 5 s) until the agent is inside its (lock) command and asleep
  * there, seen a few times in a row, and still not done: it waits.
@@ -433,7 +394,8 @@ static bool waiting(struct agent *a)
 	while (now() < end) {
 		if (!pending(a))
 			return false;
-		if (__atomic_load_n(&a->calling, __ATOMIC_ACQUIRE) && task_state(a->tid) == 'S') {
+		if (__atomic_load_n(&a->calling, __ATOMIC_ACQUIRE) &&
+		    task_state(getpid(), a->tid) == 'S') {
 			if (++streak >= 3)
 				return pending(a);
 		} else {
@@ -952,17 +914,6 @@ static void on_usr1(int sig)
 	__atomic_fetch_add(&handler_runs, 1, __ATOMIC_RELAXED);
 }
 
-static void set_usr1(int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = flags;
-	sigaction(SIGUSR1, &sa, NULL);
-}
-
 /*
  * SIGUSR1 to the agent every 50 ms until its command ends (up to 3 s): a
  * signal that arrives between two of its 1 ms waits goes unnoticed.
@@ -1003,7 +954,7 @@ static void test_interruptible(const struct klass *k, int saflags)
 
 	snprintf(n, sizeof(n), "%s, %s", k->name, saflags & SA_RESTART ? "SA_RESTART" :
 		 "no SA_RESTART");
-	set_usr1(saflags);
+	set_handler(SIGUSR1, on_usr1, saflags);
 	__atomic_store_n(&handler_runs, 0, __ATOMIC_RELAXED);
 	kipc_ww_mutex_init(&a, k->cls);
 	kipc_ww_mutex_init(&x, k->cls);
