@@ -79,20 +79,29 @@ void kipc_rcu_barrier(void);
 unsigned long kipc_get_state_synchronize_rcu(void);
 bool kipc_poll_state_synchronize_rcu(unsigned long cookie);
 
+/*
+ * The record is named directly, not through a pointer: GCC's UBSan null
+ * check on "&tls_var" branches on the flags of an "add x@gottpoff(%rip)"
+ * that the linker relaxes to a flag-less "lea", a false report.
+ */
 KIPC_INLINE void kipc_rcu_read_lock(void)
 {
-	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
-
-	if (kipc_unlikely(!r->registered))
+	if (kipc_unlikely(!kipc_rcu_reader_self.registered))
 		kipc_rcu_register_thread();
-	if (r->nesting++ == 0) {
+	if (kipc_rcu_reader_self.nesting++ == 0) {
 		/*
 		 * The store of ctr must be visible before the section's loads.
 		 * Nothing orders them here: a grace period's membarrier() runs
 		 * a full barrier on this CPU, so either it sees ctr or our
 		 * loads come after its updates.  Without membarrier, fence.
+		 * The load of gp_seq is an acquire (a plain mov on x86, ldar
+		 * on arm64; no fence): a reader that sees a grace period's new
+		 * number is not waited for by it, so its loads must not be
+		 * satisfied before that load, when they could still return
+		 * what the updater removed before starting the grace period.
 		 */
-		KIPC_WRITE_ONCE(r->ctr, KIPC_READ_ONCE(kipc_rcu_gp_seq));
+		KIPC_WRITE_ONCE(kipc_rcu_reader_self.ctr,
+				__atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE));
 		if (kipc_unlikely(KIPC_READ_ONCE(kipc_rcu_reader_fence)))
 			kipc_smp_mb();
 		kipc_barrier();
@@ -101,15 +110,13 @@ KIPC_INLINE void kipc_rcu_read_lock(void)
 
 KIPC_INLINE void kipc_rcu_read_unlock(void)
 {
-	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
-
 	/*
 	 * Release: the section's loads complete before a grace period can see
 	 * ctr == 0 and let the updater free what they read (free on x86, an
 	 * stlr on arm64; not a full fence).
 	 */
-	if (--r->nesting == 0)
-		__atomic_store_n(&r->ctr, 0, __ATOMIC_RELEASE);
+	if (--kipc_rcu_reader_self.nesting == 0)
+		__atomic_store_n(&kipc_rcu_reader_self.ctr, 0, __ATOMIC_RELEASE);
 }
 
 /*

@@ -47,10 +47,36 @@ KIPC_INLINE void kipc_list_add_tail_rcu(struct kipc_list_head *new, struct kipc_
 	kipc___list_add_rcu(new, head->prev, head);
 }
 
+/*
+ * Unlinking stores a pointer to an entry published earlier, maybe by another
+ * writer.  The address dependency orders a reader's loads of that entry after
+ * the pointer (and the writers' lock orders its initialisation before the
+ * store), so WRITE_ONCE is enough; but ThreadSanitizer, whose readers load
+ * with acquire (see kipc_rcu_dereference), knows neither dependencies nor
+ * that chain, so its build stores with release.
+ */
+#ifdef KIPC_TSAN
+#define KIPC__RCU_UNLINK(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#else
+#define KIPC__RCU_UNLINK(p, v) KIPC_WRITE_ONCE(p, v)
+#endif
+
+KIPC_INLINE void kipc___hlist_del_rcu(struct kipc_hlist_node *n)
+{
+	struct kipc_hlist_node *next = n->next, **pprev = n->pprev;
+
+	KIPC__RCU_UNLINK(*pprev, next);
+	if (next)
+		next->pprev = pprev;
+}
+
 /* next is left intact: a reader on this entry can still move on. */
 KIPC_INLINE void kipc_list_del_rcu(struct kipc_list_head *entry)
 {
-	kipc___list_del_entry(entry);
+	struct kipc_list_head *prev = entry->prev, *next = entry->next;
+
+	next->prev = prev;
+	KIPC__RCU_UNLINK(prev->next, next);
 	entry->prev = (struct kipc_list_head *)KIPC_LIST_POISON2;
 }
 
@@ -108,14 +134,14 @@ KIPC_INLINE void kipc_hlist_add_behind_rcu(struct kipc_hlist_node *n,
 
 KIPC_INLINE void kipc_hlist_del_rcu(struct kipc_hlist_node *n)
 {
-	kipc___hlist_del(n);
+	kipc___hlist_del_rcu(n);
 	n->pprev = (struct kipc_hlist_node **)KIPC_LIST_POISON2;
 }
 
 KIPC_INLINE void kipc_hlist_del_init_rcu(struct kipc_hlist_node *n)
 {
 	if (!kipc_hlist_unhashed(n)) {
-		kipc___hlist_del(n);
+		kipc___hlist_del_rcu(n);
 		n->pprev = NULL;
 	}
 }

@@ -117,28 +117,54 @@ static void backoff(unsigned int *n)
 	(*n)++;
 }
 
+/*
+ * The registry lock is not held while sleeping: a thread taking its first
+ * read lock (which registers it) or exiting (which unregisters it) must not
+ * wait for a reader that holds up this grace period; that reader might even
+ * be waiting for one of them.  After sleeping the scan starts over, since
+ * records may have come and gone.  Starting over only re-checks records:
+ * waiting for one that holds a number below seq is never wrong, and it ends,
+ * since a section entered after step 2 reads seq or later.
+ */
 static void wait_for_readers(uint64_t seq)
 {
 	struct kipc_rcu_reader *r;
+	unsigned int n = 0;
 
 	pthread_mutex_lock(&registry_lock);
+restart:
 	for (r = registry.next; r != &registry; r = r->next) {
-		unsigned int n = 0;
 		uint64_t c;
 
 		/* Acquire pairs with read_unlock's release store of 0. */
-		while ((c = __atomic_load_n(&r->ctr, __ATOMIC_ACQUIRE)) != 0 && c < seq)
+		while ((c = __atomic_load_n(&r->ctr, __ATOMIC_ACQUIRE)) != 0 && c < seq) {
+			if (n >= 64) {	/* backoff() sleeps from here on */
+				pthread_mutex_unlock(&registry_lock);
+				backoff(&n);
+				pthread_mutex_lock(&registry_lock);
+				goto restart;
+			}
 			backoff(&n);
+		}
 	}
 	pthread_mutex_unlock(&registry_lock);
 }
 
 void kipc_synchronize_rcu(void)
 {
-	/* Any grace period that starts after this load serves us. */
-	uint64_t want = __atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) + 1;
-	uint64_t seq;
+	uint64_t want, seq;
 
+	/*
+	 * Any grace period that starts after this load serves us, provided
+	 * our removal is visible before the load: a full barrier, as in
+	 * get_state_synchronize_rcu().  Without it the removal could still
+	 * sit in this CPU's store buffer while another thread's grace period
+	 * increments gp_seq and a reader, entering with that new number (so
+	 * not waited for), reads the old pointer; that grace period would then
+	 * end ours and the caller free what the reader holds.
+	 */
+	kipc_smp_mb();
+	want = __atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) + 1;
 	pthread_once(&rcu_once, rcu_init);
 	pthread_mutex_lock(&gp_lock);
 	if (gp_done >= want) {
@@ -183,6 +209,13 @@ static pthread_cond_t cb_done_cond = PTHREAD_COND_INITIALIZER;	/* a batch ran */
 static struct kipc_rcu_head *cb_head, **cb_tail = &cb_head;
 static uint64_t cb_queued, cb_invoked;	/* callbacks ever queued / run */
 static bool cb_thread_running;
+/*
+ * The callback thread's batch, for fork_child(): while it waits for its
+ * grace period (cb_wait, cb_wait_tail), and its length while it is invoked
+ * (cb_invoking).  All under cb_lock.
+ */
+static struct kipc_rcu_head *cb_wait, **cb_wait_tail = &cb_wait;
+static uint64_t cb_invoking;
 
 static void invoke(struct kipc_rcu_head *head)
 {
@@ -198,22 +231,31 @@ static void *cb_thread(void *unused)
 	pthread_mutex_lock(&cb_lock);
 	for (;;) {
 		struct kipc_rcu_head *list, *next;
-		uint64_t n = 0;
+		uint64_t n;
 
 		while (!cb_head)
 			pthread_cond_wait(&cb_cond, &cb_lock);
 		/* Everything queued so far shares the next grace period. */
-		list = cb_head;
+		n = cb_queued - cb_invoked;
+		cb_wait = cb_head;
+		cb_wait_tail = cb_tail;
 		cb_head = NULL;
 		cb_tail = &cb_head;
 		pthread_mutex_unlock(&cb_lock);
 		kipc_synchronize_rcu();
-		for (; list; list = next, n++) {
+		pthread_mutex_lock(&cb_lock);
+		list = cb_wait;
+		cb_wait = NULL;
+		cb_wait_tail = &cb_wait;
+		cb_invoking = n;
+		pthread_mutex_unlock(&cb_lock);
+		for (; list; list = next) {
 			next = list->next;
 			invoke(list);
 		}
 		pthread_mutex_lock(&cb_lock);
 		cb_invoked += n;
+		cb_invoking = 0;
 		pthread_cond_broadcast(&cb_done_cond);
 	}
 	return NULL;
@@ -266,17 +308,19 @@ void kipc_rcu_barrier(void)
 
 /* ---- fork ---- */
 
+/*
+ * Only the callback queue's lock is taken around fork(): the child rebuilds
+ * the registry and starts afresh with the grace-period lock, so fork() never
+ * waits behind a grace period, which may itself be waiting for the read
+ * section the forking thread is in.
+ */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&cb_lock);
-	pthread_mutex_lock(&gp_lock);
-	pthread_mutex_lock(&registry_lock);
 }
 
 static void fork_parent(void)
 {
-	pthread_mutex_unlock(&registry_lock);
-	pthread_mutex_unlock(&gp_lock);
 	pthread_mutex_unlock(&cb_lock);
 }
 
@@ -290,15 +334,45 @@ static void fork_child(void)
 {
 	struct kipc_rcu_reader *r = &kipc_rcu_reader_self;
 
+	/*
+	 * Another thread of the parent may have held these: in the child
+	 * they guard nothing that thread left half-done (the registry is
+	 * rebuilt here; a grace period cut short leaves gp_done behind
+	 * gp_seq, which only makes the next one run).
+	 */
+	registry_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	gp_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	registry.next = registry.prev = &registry;
 	if (r->registered) {
 		r->next = r->prev = &registry;
 		registry.next = registry.prev = r;
 	}
+	/*
+	 * The parent's callback thread may have been waiting on these: their
+	 * state counts a waiter that does not exist here, and signalling
+	 * would wait for it forever.
+	 */
+	cb_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	cb_done_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	/*
+	 * A batch that was waiting for its grace period is queued again, in
+	 * front (it runs here after a grace period of the child's).  A batch
+	 * being invoked is the parent's: the child counts it as run, so that
+	 * rcu_barrier() does not wait for it forever (callbacks of it not yet
+	 * run at the fork are not run in the child).
+	 */
+	if (cb_wait) {
+		*cb_wait_tail = cb_head;
+		if (!cb_head)
+			cb_tail = cb_wait_tail;
+		cb_head = cb_wait;
+		cb_wait = NULL;
+		cb_wait_tail = &cb_wait;
+	}
+	cb_invoked += cb_invoking;
+	cb_invoking = 0;
 	cb_thread_running = false;	/* restarted by the next call_rcu/rcu_barrier */
 	membarrier_setup();
-	pthread_mutex_unlock(&registry_lock);
-	pthread_mutex_unlock(&gp_lock);
 	pthread_mutex_unlock(&cb_lock);
 }
 
