@@ -43,7 +43,7 @@ struct flavour {
 	void (*barrier)(void);
 };
 
-static struct obj *_Atomic gptr;
+static struct obj *gptr;
 static pthread_rwlock_t rwlock = PTHREAD_RWLOCK_INITIALIZER;
 static long sink;
 
