@@ -45,6 +45,7 @@
 #include <kipc/linux.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 #define NREADERS  3
 #define NUPDATERS 2
@@ -58,22 +59,6 @@ static const char *const method_name[N_METHODS] = {
 };
 
 static unsigned int budget_ms = 1000;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static int stop;
 
@@ -677,7 +662,7 @@ int main(void)
 {
 	const char *scale = getenv("KIPC_TEST_SCALE");
 	unsigned long seed = tap_seed();
-	uint64_t t0 = now_ms();
+	double t0 = now();
 
 	if (scale && strtod(scale, NULL) > 0)
 		budget_ms = (unsigned int)(1000 * strtod(scale, NULL));
@@ -699,6 +684,6 @@ int main(void)
 		__atomic_store_n(&kipc_rcu_reader_fence, true, __ATOMIC_SEQ_CST);
 	run_pointer_torture("fallback (reader fence)", seed + 1, budget_ms * 4 / 10);
 
-	diag("%.1f s", (double)(now_ms() - t0) / 1000.0);
+	diag("%.1f s", now() - t0);
 	return done_testing();
 }

@@ -25,7 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <kipc/compiler.h>
+
 #include "tap.h"
+
+/* 1 in the ThreadSanitizer build (the library's own KIPC_TSAN), else 0. */
+#ifdef KIPC_TSAN
+#define UNDER_TSAN 1
+#else
+#define UNDER_TSAN 0
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Time                                                                     */
