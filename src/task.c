@@ -18,11 +18,13 @@
 
 __thread uint32_t kipc__tid_cache __attribute__((tls_model("initial-exec")));
 static __thread uint64_t start_cache __attribute__((tls_model("initial-exec")));
+static struct kipc__proc proc_cache;
 
 static void forget_identity(void)
 {
 	kipc__tid_cache = 0;
 	start_cache = 0;
+	proc_cache.pid = 0;
 }
 
 __attribute__((constructor)) static void task_init(void)
@@ -37,22 +39,16 @@ uint32_t kipc__gettid_slow(void)
 }
 
 /*
- * Fields of /proc/<tid>/stat after the command name, which may itself hold
+ * Fields of a /proc stat file after the command name, which may itself hold
  * spaces and parentheses, hence the search for the last ')'.  Field 3 is the
- * state, field 22 the start time.  Returns -1 if the thread does not exist.
+ * state, field 22 the start time.  Returns -1 if the task does not exist.
  */
-static int read_stat(uint32_t tid, char *state, uint64_t *start)
+static int read_stat_file(const char *path, char *state, uint64_t *start)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p;
 	ssize_t n;
 	int fd;
 
-	/*
-	 * The task/ form, not /proc/<tid>/stat: qemu-user fakes the latter
-	 * for its own PID (with a start time of its own making and no state),
-	 * and the two name the same thread everywhere else.
-	 */
-	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", tid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -75,6 +71,19 @@ static int read_stat(uint32_t tid, char *state, uint64_t *start)
 	return 0;
 }
 
+static int read_stat(uint32_t tid, char *state, uint64_t *start)
+{
+	char path[64];
+
+	/*
+	 * The task/ form, not /proc/<tid>/stat: qemu-user fakes the latter
+	 * for its own PID (with a start time of its own making and no state),
+	 * and the two name the same thread everywhere else.
+	 */
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", tid, tid);
+	return read_stat_file(path, state, start);
+}
+
 uint64_t kipc__thread_start(void)
 {
 	char state;
@@ -94,5 +103,68 @@ int kipc__task_alive(uint32_t tid, uint64_t start)
 	/* A killed process stays a zombie until its parent reaps it. */
 	if (state == 'Z' || state == 'X' || state == 'x')
 		return 0;
+	return start == 0 || start == now_start;
+}
+
+/*
+ * A process is its thread-group leader: same PID, same start time, and it
+ * stays a zombie (dead, for us) from its exit until its parent reaps it.
+ * The leader also shows 'Z' when only its main thread has exited
+ * (pthread_exit) and other threads still run; /proc/<pid>/status then
+ * counts more than the one zombie thread.  The task/ form is used for the
+ * reason read_stat() gives.
+ */
+static int proc_has_threads(const char *path)
+{
+	char buf[2048], *p;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "\nThreads:");
+	return p && strtol(p + 9, NULL, 10) > 1;
+}
+
+const struct kipc__proc *kipc__proc_self(void)
+{
+	struct kipc__proc *p = &proc_cache;
+	pid_t pid = getpid();
+
+	/* Racing first callers compute the same values; the pid goes last. */
+	if (__atomic_load_n(&p->pid, __ATOMIC_ACQUIRE) != (uint32_t)pid) {
+		char path[64], state;
+		uint64_t start = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
+		if (read_stat_file(path, &state, &start) < 0)
+			start = 0;
+		p->start = start;
+		__atomic_store_n(&p->pid, (uint32_t)pid, __ATOMIC_RELEASE);
+	}
+	return p;
+}
+
+int kipc__proc_alive(uint32_t pid, uint64_t start)
+{
+	char path[64], state;
+	uint64_t now_start;
+
+	if (pid == 0 || pid > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, pid);
+	if (read_stat_file(path, &state, &now_start) < 0)
+		return 0;
+	if (state == 'Z' || state == 'X' || state == 'x') {
+		/* A leader gone before its threads: alive while any remains. */
+		snprintf(path, sizeof(path), "/proc/%u/status", pid);
+		if (!proc_has_threads(path))
+			return 0;
+	}
 	return start == 0 || start == now_start;
 }

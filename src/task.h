@@ -31,4 +31,21 @@ static inline uint32_t kipc__gettid(void)
 uint64_t kipc__thread_start(void);
 int kipc__task_alive(uint32_t tid, uint64_t start);
 
+/*
+ * Processes, the unit of IPC recovery: a PID and the start time of its
+ * main thread.  A killed process is dead from the instant it becomes a
+ * zombie, so recovery need not wait for its parent to reap it.
+ *
+ *   kipc__proc_self()            this process (cached; recomputed after fork)
+ *   kipc__proc_alive(pid, start) 1 while that process lives, 0 once it has
+ *                                died or its PID names another process
+ */
+struct kipc__proc {
+	uint32_t pid;
+	uint64_t start;
+};
+
+const struct kipc__proc *kipc__proc_self(void);
+int kipc__proc_alive(uint32_t pid, uint64_t start);
+
 #endif

@@ -22,5 +22,7 @@
 #include <kipc/list.h>
 #include <kipc/rcu.h>
 #include <kipc/rculist.h>
+#include <kipc/ipc.h>
+#include <kipc/shm.h>
 
 #endif /* KIPC_KIPC_H */

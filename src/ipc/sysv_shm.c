@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT
+/*
+ * System V shared memory (seed 003's shmid_kernel) on object files.
+ *
+ * The file is the header, a table of attach slots, then the segment,
+ * page-aligned so that shmat() maps it directly.  A slot is one attaching
+ * process (PID + start time) and its number of attaches; shm_nattch is the
+ * sum over the slots of processes still alive, so an attacher killed with
+ * -9 stops counting the moment it dies, with nobody having to clean up
+ * after it (the next writer of the table reuses its slot).
+ *
+ * Each process keeps its own list of attaches, for shmdt(addr), for fork()
+ * (the child's attaches count as the kernel counts them) and for exit
+ * (normal exit detaches, so that a removed segment dies with its last
+ * user).  Every slot change is under the header's robust mutex.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <kipc/shm.h>
+#include "ipc/sysv.h"
+#include "task.h"
+
+struct shm_slot {
+	uint32_t pid;		/* 0: free */
+	uint32_t count;		/* attaches of this process */
+	uint64_t start;
+};
+
+struct shm_meta {
+	uint64_t segsz;		/* as asked for; the mapping is whole pages */
+	int64_t atime, dtime;
+	uint32_t lpid;		/* last shmat/shmdt */
+	uint32_t nslots;
+	struct shm_slot slot[];
+};
+
+/* Room for the table: 16 KiB holds about a thousand attaching processes. */
+#define SHM_META_BYTES 16384
+
+struct attach {
+	struct attach *next;
+	void *addr;
+	size_t len;
+	struct kipc__obj obj;	/* its meta stays mapped; fd closed */
+};
+
+static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct attach *attaches;
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static struct shm_meta *meta(const struct kipc__obj *obj)
+{
+	return kipc__obj_meta(obj);
+}
+
+int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *g)
+{
+	const struct shm_meta *m = (const void *)((const char *)file +
+						  sizeof(struct kipc__obj_hdr));
+	uint64_t segsz = __atomic_load_n(&m->segsz, __ATOMIC_RELAXED);
+	uint32_t nslots = __atomic_load_n(&m->nslots, __ATOMIC_RELAXED);
+	uint64_t page = page_size();
+
+	if (g->meta_size < sizeof(struct kipc__obj_hdr) + sizeof(*m) ||
+	    nslots > (g->meta_size - sizeof(struct kipc__obj_hdr) - sizeof(*m)) /
+			     sizeof(struct shm_slot))
+		return -EBADMSG;
+	/* The segment is segsz rounded up to whole pages, to the file's end. */
+	if (segsz == 0 || segsz > g->data_size || g->data_size - segsz >= page ||
+	    g->data_off + g->data_size != g->file_size)
+		return -EBADMSG;
+	g->nelem = nslots;
+	return 0;
+}
+
+/* ---- attach slots (under the header lock) ---- */
+
+static bool slot_alive(const struct shm_slot *s)
+{
+	return s->pid && kipc__proc_alive(s->pid, s->start);
+}
+
+/* This process's slot, or a free or dead one made ours; NULL when full. */
+static struct shm_slot *own_slot(struct kipc__obj *obj)
+{
+	const struct kipc__proc *self = kipc__proc_self();
+	struct shm_meta *m = meta(obj);
+	struct shm_slot *spare = NULL;
+
+	for (uint32_t i = 0; i < obj->geom.nelem; i++) {
+		struct shm_slot *s = &m->slot[i];
+
+		if (s->pid == self->pid && s->start == self->start)
+			return s;
+		if (!spare && (!s->pid || !slot_alive(s)))
+			spare = s;
+	}
+	if (spare) {
+		spare->count = 0;
+		spare->start = self->start;
+		spare->pid = self->pid;
+	}
+	return spare;
+}
+
+/* shm_nattch: attaches of live processes; dead ones' slots are freed. */
+static unsigned long nattch(struct kipc__obj *obj, bool locked)
+{
+	struct shm_meta *m = meta(obj);
+	unsigned long n = 0;
+
+	for (uint32_t i = 0; i < obj->geom.nelem; i++) {
+		struct shm_slot *s = &m->slot[i];
+
+		if (!s->pid)
+			continue;
+		if (slot_alive(s))
+			n += s->count;
+		else if (locked)
+			s->pid = 0;
+	}
+	return n;
+}
+
+/* A removed segment nobody is attached to any more is destroyed. */
+static void reap_if_unused(struct kipc__obj *obj)
+{
+	if (obj->hdr->state == KIPC__OBJ_REMOVED && nattch(obj, true) == 0)
+		kipc__sysv_destroy(obj);
+}
+
+/* ---- shmget ---- */
+
+struct shm_init {
+	size_t size;
+};
+
+static void shm_init(struct kipc__obj *obj, void *arg)
+{
+	struct shm_meta *m = meta(obj);
+	const struct shm_init *si = arg;
+
+	m->segsz = si->size;
+	m->nslots = obj->geom.nelem;
+}
+
+static int fail(int err)
+{
+	errno = -err;
+	return -1;
+}
+
+int kipc_shmget(key_t key, size_t size, int shmflg)
+{
+	struct shm_init si = { .size = size };
+	struct kipc__obj_geom g = { .type = KIPC__OBJ_SYSV_SHM }, *geom = &g;
+	struct kipc__obj obj;
+	size_t page = page_size();
+	int err, id;
+
+	g.meta_size = g.data_off = (SHM_META_BYTES + page - 1) & ~(page - 1);
+	g.nelem = (uint32_t)((g.meta_size - sizeof(struct kipc__obj_hdr) -
+			      sizeof(struct shm_meta)) / sizeof(struct shm_slot));
+	g.data_size = (size + page - 1) & ~(page - 1);
+	g.file_size = g.data_off + g.data_size;
+	/* No new segment of this size (SHMMIN is 1); an existing one may do. */
+	if (size == 0 || size > (size_t)INT64_MAX - g.data_off - page) {
+		if (key == IPC_PRIVATE)
+			return fail(-EINVAL);
+		geom = NULL;
+	}
+	err = kipc__sysv_get(KIPC__OBJ_SYSV_SHM, key, shmflg, geom, shm_init, &si, &obj);
+	if (err == -ENOENT && !geom && (shmflg & IPC_CREAT))
+		err = -EINVAL;
+	if (err)
+		return fail(err);
+	if (size > meta(&obj)->segsz) {
+		kipc__obj_close(&obj);
+		return fail(-EINVAL);
+	}
+	id = obj.hdr->id;
+	kipc__obj_close(&obj);
+	return id;
+}
+
+/* ---- shmat / shmdt ---- */
+
+static void *fail_ptr(int err)
+{
+	errno = -err;
+	return (void *)-1;
+}
+
+/* Count one more (or one fewer) attach of this process; lock held. */
+static int account(struct kipc__obj *obj, int delta)
+{
+	struct shm_meta *m = meta(obj);
+	struct shm_slot *s = own_slot(obj);
+	int64_t now = kipc__obj_now();
+
+	if (!s)
+		return -ENOMEM;
+	if (delta > 0)
+		s->count++, m->atime = now;
+	else if (s->count)
+		s->count--, m->dtime = now;
+	if (!s->count)
+		s->pid = 0;
+	m->lpid = kipc__proc_self()->pid;
+	return 0;
+}
+
+static void *map_segment(struct kipc__obj *obj, const void *addr, int shmflg)
+{
+	int prot = PROT_READ | (shmflg & SHM_RDONLY ? 0 : PROT_WRITE) |
+		   (shmflg & SHM_EXEC ? PROT_EXEC : 0);
+	int flags = MAP_SHARED;
+	void *p;
+
+	if (addr)
+		flags |= shmflg & SHM_REMAP ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	p = mmap((void *)addr, obj->geom.data_size, prot, flags, obj->fd,
+		 (off_t)obj->geom.data_off);
+	if (p == MAP_FAILED)
+		/* An occupied range without SHM_REMAP is EINVAL, as the kernel's. */
+		return fail_ptr(errno == EEXIST ? -EINVAL : -errno);
+	if (addr && p != addr) {
+		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
+		munmap(p, obj->geom.data_size);
+		return fail_ptr(-EINVAL);
+	}
+	return p;
+}
+
+void *kipc_shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	struct attach *a;
+	uintptr_t addr = (uintptr_t)shmaddr;
+	void *p;
+	int err;
+
+	if (addr) {
+		if (shmflg & SHM_RND)
+			addr &= ~(uintptr_t)(SHMLBA - 1);
+		if (addr % page_size())
+			return fail_ptr(-EINVAL);
+	} else if (shmflg & SHM_REMAP) {
+		return fail_ptr(-EINVAL);
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return fail_ptr(-ENOMEM);
+	err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SHM, shmid, &a->obj);
+	if (err)
+		goto out_free;
+	/* Attaching writes the table: the file must be writable (shm.h). */
+	err = -EACCES;
+	if (!a->obj.writable)
+		goto out_close;
+	p = map_segment(&a->obj, (void *)addr, shmflg);
+	err = p == (void *)-1 ? -errno : 0;
+	if (err)
+		goto out_close;
+	a->addr = p;
+	a->len = a->obj.geom.data_size;
+
+	pthread_mutex_lock(&attach_lock);
+	err = kipc__obj_lock(&a->obj);
+	if (!err) {
+		/* A removed segment stays attachable while attached (Linux). */
+		if (a->obj.hdr->state == KIPC__OBJ_REMOVED && nattch(&a->obj, true) == 0) {
+			/* ... but its last user was killed: it is gone. */
+			kipc__sysv_destroy(&a->obj);
+			err = -EINVAL;
+		} else
+			err = account(&a->obj, +1);
+		kipc__obj_unlock(&a->obj);
+	}
+	if (!err) {
+		a->next = attaches;
+		attaches = a;
+	}
+	pthread_mutex_unlock(&attach_lock);
+	if (err) {
+		munmap(p, a->len);
+		goto out_close;
+	}
+	close(a->obj.fd);
+	a->obj.fd = -1;
+	return p;
+out_close:
+	kipc__obj_close(&a->obj);
+out_free:
+	free(a);
+	return fail_ptr(err);
+}
+
+/* Detach's bookkeeping; the mapping is the caller's business. */
+static void forget(struct attach *a)
+{
+	if (kipc__obj_lock(&a->obj) == 0) {
+		account(&a->obj, -1);
+		reap_if_unused(&a->obj);
+		kipc__obj_unlock(&a->obj);
+	}
+}
+
+int kipc_shmdt(const void *shmaddr)
+{
+	struct attach **pp, *a;
+
+	pthread_mutex_lock(&attach_lock);
+	for (pp = &attaches; (a = *pp) && a->addr != shmaddr; pp = &a->next)
+		;
+	if (a)
+		*pp = a->next;
+	pthread_mutex_unlock(&attach_lock);
+	if (!a)
+		return fail(-EINVAL);
+	munmap(a->addr, a->len);
+	forget(a);
+	kipc__obj_close(&a->obj);
+	free(a);
+	return 0;
+}
+
+/*
+ * fork(): the child inherits every attach (the mappings are copied), and
+ * the kernel counts them for it; so do we.  The list lock is held across
+ * fork() so that the child's copy of the list is consistent.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&attach_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&attach_lock);
+}
+
+static void fork_child(void)
+{
+	for (struct attach *a = attaches; a; a = a->next) {
+		if (kipc__obj_lock(&a->obj) == 0) {
+			account(&a->obj, +1);
+			kipc__obj_unlock(&a->obj);
+		}
+	}
+	pthread_mutex_unlock(&attach_lock);
+}
+
+/*
+ * exit(): the process's attaches end, so a removed segment whose last user
+ * this was is destroyed now rather than at the next lookup.  The mappings
+ * stay: destructors that run after this one may still use them, and they
+ * vanish with the process anyway.
+ */
+__attribute__((destructor)) static void shm_exit(void)
+{
+	pthread_mutex_lock(&attach_lock);
+	for (struct attach *a = attaches; a; a = a->next)
+		forget(a);
+	attaches = NULL;
+	pthread_mutex_unlock(&attach_lock);
+}
+
+__attribute__((constructor)) static void shm_setup(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---- shmctl ---- */
+
+static void stat_segment(struct kipc__obj *obj, struct shmid_ds *buf)
+{
+	const struct kipc__obj_hdr *h = obj->hdr;
+	const struct shm_meta *m = meta(obj);
+	bool removed = h->state == KIPC__OBJ_REMOVED;
+
+	memset(buf, 0, sizeof(*buf));
+	buf->shm_perm.__key = removed ? IPC_PRIVATE : h->key;
+	buf->shm_perm.uid = h->uid;
+	buf->shm_perm.gid = h->gid;
+	buf->shm_perm.cuid = h->cuid;
+	buf->shm_perm.cgid = h->cgid;
+	buf->shm_perm.mode = (h->mode & 0777) | (removed ? SHM_DEST : 0);
+	buf->shm_perm.__seq = (unsigned short)((unsigned int)h->id >> 15);
+	buf->shm_segsz = m->segsz;
+	buf->shm_atime = m->atime;
+	buf->shm_dtime = m->dtime;
+	buf->shm_ctime = h->ctime;
+	buf->shm_cpid = (pid_t)h->cpid;
+	buf->shm_lpid = (pid_t)m->lpid;
+	buf->shm_nattch = nattch(obj, obj->writable);
+}
+
+int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	struct kipc__obj obj;
+	int err;
+
+	if (cmd != IPC_STAT && cmd != IPC_SET && cmd != IPC_RMID)
+		return fail(-EINVAL);
+	if (cmd != IPC_RMID && !buf)
+		return fail(-EFAULT);
+	err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SHM, shmid, &obj);
+	if (err)
+		return fail(err);
+	if (cmd == IPC_STAT) {
+		/* Readers without write access get figures without reaping. */
+		if (obj.writable && (err = kipc__obj_lock(&obj)) == 0) {
+			stat_segment(&obj, buf);
+			reap_if_unused(&obj);
+			kipc__obj_unlock(&obj);
+		} else if (!obj.writable) {
+			stat_segment(&obj, buf);
+		}
+		kipc__obj_close(&obj);
+		return err ? fail(err) : 0;
+	}
+	if (!kipc__sysv_owner_ok(&obj) || !obj.writable) {
+		kipc__obj_close(&obj);
+		return fail(-EPERM);
+	}
+	err = kipc__obj_lock(&obj);
+	if (!err) {
+		if (cmd == IPC_SET) {
+			err = kipc__sysv_set_perm(&obj, buf->shm_perm.uid, buf->shm_perm.gid,
+						  buf->shm_perm.mode);
+		} else {
+			kipc__sysv_unpublish(&obj);
+			reap_if_unused(&obj);
+		}
+		kipc__obj_unlock(&obj);
+	}
+	kipc__obj_close(&obj);
+	return err ? fail(err) : 0;
+}
