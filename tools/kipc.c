@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * kipc - the command-line tool.  One verb per concern; verbs that deal with
- * IPC objects arrive with those objects.
+ * one kind of IPC object arrive with that kind.
  *
- *   kipc bench [ARGS]   run the benchmark table (the kipc-bench program)
- *   kipc version        print the library version
+ *   kipc ls [--json]          every object of the namespace
+ *   kipc stat OBJECT...       all fields of objects
+ *   kipc rm [-a] OBJECT...    remove objects
+ *   kipc bench [ARGS]         run the benchmark table (the kipc-bench program)
+ *   kipc version              print the library version
+ *
+ * Exit codes are in tool.h.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -12,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "tool.h"
 
 #ifndef KIPC_LIBEXECDIR
 #define KIPC_LIBEXECDIR "/usr/local/libexec"
@@ -23,9 +29,14 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kipc COMMAND [ARGS]\n"
+		"usage: kipc COMMAND [ARGS]   (kipc COMMAND --help for each)\n"
+		"  ls [--json]                                  list every IPC object\n"
+		"  stat [--json] OBJECT...                      show an object's fields\n"
+		"  rm [-a] [-m ID] [-M KEY] OBJECT...           remove objects\n"
 		"  bench [--quick] [--json] [--filter SUBSTR]   run the benchmark table\n"
-		"  version                                      print the version\n");
+		"  version                                      print the version\n"
+		"The namespace is $KIPC_NAMESPACE, else /dev/shm/kipc.\n"
+		"Exit status: 0 success, 1 an object missing or failing, 2 bad usage.\n");
 }
 
 /*
@@ -50,12 +61,27 @@ static int cmd_bench(char **argv)
 	return 127;
 }
 
+bool wants_help(int argc, char **argv)
+{
+	return argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+}
+
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} verbs[] = {
+		{ "ls", cmd_ls }, { "stat", cmd_stat }, { "rm", cmd_rm },
+	};
+
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
@@ -68,5 +94,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "kipc: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return 2;
+	return EXIT_USAGE;
 }

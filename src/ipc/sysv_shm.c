@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <kipc/shm.h>
+#include "ipc/describe.h"
 #include "ipc/sysv.h"
 #include "task.h"
 
@@ -444,4 +445,18 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	}
 	kipc__obj_close(&obj);
 	return err ? fail(err) : 0;
+}
+
+void kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d)
+{
+	struct shmid_ds ds;
+
+	stat_segment(obj, &ds);
+	d->size = ds.shm_segsz;
+	kipc__desc_add(d, "nattch", KIPC__DESC_LIVE, "%lu", (unsigned long)ds.shm_nattch);
+	kipc__desc_add(d, "cpid", KIPC__DESC_LIVE, "%d", ds.shm_cpid);
+	kipc__desc_add(d, "lpid", KIPC__DESC_LIVE, "%d", ds.shm_lpid);
+	kipc__desc_add(d, "atime", 0, "%lld", (long long)ds.shm_atime);
+	kipc__desc_add(d, "dtime", 0, "%lld", (long long)ds.shm_dtime);
+	kipc__desc_add(d, "attach_slots", 0, "%u", obj->geom.nelem);
 }
