@@ -19,17 +19,24 @@
 __thread uint32_t kipc__tid_cache __attribute__((tls_model("initial-exec")));
 static __thread uint64_t start_cache __attribute__((tls_model("initial-exec")));
 static struct kipc__proc proc_cache;
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void forget_identity(void)
+/*
+ * In a fork child (its only thread): forget the parent's identity.  Other
+ * files' child handlers that need the child's identity call this first,
+ * since the order of handlers registered by constructors is the link order.
+ */
+void kipc__task_forget(void)
 {
 	kipc__tid_cache = 0;
 	start_cache = 0;
 	proc_cache.pid = 0;
+	pthread_mutex_init(&proc_lock, NULL);
 }
 
 __attribute__((constructor)) static void task_init(void)
 {
-	pthread_atfork(NULL, NULL, forget_identity);
+	pthread_atfork(NULL, NULL, kipc__task_forget);
 }
 
 uint32_t kipc__gettid_slow(void)
@@ -134,18 +141,20 @@ static int proc_has_threads(const char *path)
 const struct kipc__proc *kipc__proc_self(void)
 {
 	struct kipc__proc *p = &proc_cache;
-	pid_t pid = getpid();
 
-	/* Racing first callers compute the same values; the pid goes last. */
-	if (__atomic_load_n(&p->pid, __ATOMIC_ACQUIRE) != (uint32_t)pid) {
-		char path[64], state;
-		uint64_t start = 0;
+	/* Acquire: pairs with the release below; start is then complete. */
+	if (!__atomic_load_n(&p->pid, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&proc_lock);
+		if (!p->pid) {
+			pid_t pid = getpid();
+			char path[64], state;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
-		if (read_stat_file(path, &state, &start) < 0)
-			start = 0;
-		p->start = start;
-		__atomic_store_n(&p->pid, (uint32_t)pid, __ATOMIC_RELEASE);
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
+			if (read_stat_file(path, &state, &p->start) < 0)
+				p->start = 0;
+			__atomic_store_n(&p->pid, (uint32_t)pid, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&proc_lock);
 	}
 	return p;
 }

@@ -37,6 +37,8 @@ int kipc__task_alive(uint32_t tid, uint64_t start);
  * zombie, so recovery need not wait for its parent to reap it.
  *
  *   kipc__proc_self()            this process (cached; recomputed after fork)
+ *   kipc__task_forget()          in a fork child handler that needs the
+ *                                child's identity: call first (idempotent)
  *   kipc__proc_alive(pid, start) 1 while that process lives, 0 once it has
  *                                died or its PID names another process
  */
@@ -46,6 +48,7 @@ struct kipc__proc {
 };
 
 const struct kipc__proc *kipc__proc_self(void);
+void kipc__task_forget(void);
 int kipc__proc_alive(uint32_t pid, uint64_t start);
 
 #endif

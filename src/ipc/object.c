@@ -135,6 +135,8 @@ int kipc__obj_create(enum kipc__ns_kind kind, const struct kipc__obj_geom *geom,
 	if (obj->fd < 0)
 		return -errno;
 	obj->writable = true;
+	obj->peeked = false;
+	obj->hdr = NULL;
 	obj->geom = *geom;
 	/* Owner and mode are the object's permissions, umask or not. */
 	if (fchmod(obj->fd, mode & 0777) < 0) {
@@ -180,12 +182,17 @@ int kipc__obj_link(struct kipc__obj *obj, enum kipc__ns_kind kind, const char *l
 	return -errno;
 }
 
-int kipc__obj_open(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
-		   struct kipc__obj *obj)
+/*
+ * Open by name and validate the header and the type's fixed meta, read
+ * into buf: enough for lookups, which need no mapping and no lock.
+ */
+static int open_checked(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
+			struct kipc__obj *obj, union kipc__obj_peek *buf)
 {
-	struct kipc__obj_hdr h;
+	ssize_t n;
 	int err;
 
+	obj->hdr = NULL;
 	/* O_NONBLOCK: a FIFO or device planted in the namespace must not block us. */
 	obj->fd = kipc__ns_open(kind, leaf, O_RDWR | O_NONBLOCK, 0);
 	obj->writable = obj->fd >= 0;
@@ -197,35 +204,66 @@ int kipc__obj_open(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
 		err = -errno;
 		goto fail;
 	}
-	if (!S_ISREG(obj->st.st_mode)) {
+	err = -EBADMSG;
+	if (!S_ISREG(obj->st.st_mode))
+		goto fail;
+	n = pread(obj->fd, buf, sizeof(*buf), 0);
+	if (n < (ssize_t)sizeof(buf->hdr))
+		goto fail;
+	err = kipc__obj_check_hdr(&buf->hdr, (uint64_t)obj->st.st_size, type, &obj->geom);
+	/* A short read, of a file that shrank under us, is corrupt too. */
+	if (!err && (uint64_t)n < (obj->geom.meta_size < sizeof(*buf) ?
+				   obj->geom.meta_size : sizeof(*buf)))
 		err = -EBADMSG;
-		goto fail;
-	}
-	if (pread(obj->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-		err = -EBADMSG;
-		goto fail;
-	}
-	err = kipc__obj_check_hdr(&h, (uint64_t)obj->st.st_size, type, &obj->geom);
-	if (err)
-		goto fail;
-	err = map_meta(obj, obj->writable ? PROT_READ | PROT_WRITE : PROT_READ);
-	if (err)
-		goto fail;
-	err = meta_check[obj->geom.type](obj->hdr, &obj->geom);
-	if (err) {
-		kipc__obj_close(obj);
-		return err;
-	}
-	return 0;
+	if (!err)
+		err = meta_check[obj->geom.type](buf, &obj->geom);
+	if (!err)
+		return 0;
 fail:
 	close(obj->fd);
 	obj->fd = -1;
 	return err;
 }
 
+int kipc__obj_peek(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
+		   struct kipc__obj *obj, union kipc__obj_peek *buf)
+{
+	int err = open_checked(kind, leaf, type, obj, buf);
+
+	if (!err) {
+		close(obj->fd);
+		obj->fd = -1;
+		obj->hdr = &buf->hdr;
+		obj->peeked = true;
+	}
+	return err;
+}
+
+int kipc__obj_open(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
+		   struct kipc__obj *obj)
+{
+	union kipc__obj_peek buf;
+	int err = open_checked(kind, leaf, type, obj, &buf);
+
+	if (err)
+		return err;
+	obj->peeked = false;
+	err = map_meta(obj, obj->writable ? PROT_READ | PROT_WRITE : PROT_READ);
+	/*
+	 * The checked geometry is ours; the mapping's fixed meta is checked
+	 * again only because types read it from there (it is shared, so the
+	 * check cannot be final, only a guard against what the file held).
+	 */
+	if (!err)
+		err = meta_check[obj->geom.type](obj->hdr, &obj->geom);
+	if (err)
+		kipc__obj_close(obj);
+	return err;
+}
+
 void kipc__obj_close(struct kipc__obj *obj)
 {
-	if (obj->hdr)
+	if (obj->hdr && !obj->peeked)
 		munmap(obj->hdr, obj->geom.meta_size);
 	if (obj->fd >= 0)
 		close(obj->fd);

@@ -30,6 +30,9 @@
  *   kipc__obj_open(kind, leaf, type, obj)
  *       open by name (read-write, else read-only: obj->writable),
  *       validate, map the meta
+ *   kipc__obj_peek(kind, leaf, type, obj, buf)
+ *       the same checks, but the header and the first bytes of the meta
+ *       are read into buf and nothing stays open or mapped: for lookups
  *   kipc__obj_close(obj)
  *       unmap and close
  *   kipc__obj_lock(obj) / kipc__obj_unlock(obj)
@@ -107,9 +110,16 @@ struct kipc__obj_geom {
 struct kipc__obj {
 	int fd;
 	bool writable;
+	bool peeked;			/* hdr is a private copy, not a mapping */
 	struct kipc__obj_hdr *hdr;	/* mapping of [0, meta_size) */
 	struct kipc__obj_geom geom;
 	struct stat st;
+};
+
+/* A header and the start of the type's meta, read rather than mapped. */
+union kipc__obj_peek {
+	struct kipc__obj_hdr hdr;
+	char bytes[512];
 };
 
 static inline void *kipc__obj_meta(const struct kipc__obj *obj)
@@ -126,14 +136,18 @@ int kipc__obj_create(enum kipc__ns_kind kind, const struct kipc__obj_geom *geom,
 int kipc__obj_link(struct kipc__obj *obj, enum kipc__ns_kind kind, const char *leaf);
 int kipc__obj_open(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
 		   struct kipc__obj *obj);
+int kipc__obj_peek(enum kipc__ns_kind kind, const char *leaf, uint32_t type,
+		   struct kipc__obj *obj, union kipc__obj_peek *buf);
 void kipc__obj_close(struct kipc__obj *obj);
 int kipc__obj_lock(struct kipc__obj *obj);
 void kipc__obj_unlock(struct kipc__obj *obj);
 int64_t kipc__obj_now(void);
 
 /*
- * Per-type checks of the meta area, given the file's first meta_size bytes
- * and the checked header geometry; they fill geom->nelem.
+ * Per-type checks of the meta area, given the file's first bytes (at least
+ * meta_size, or all of a union kipc__obj_peek) and the checked header
+ * geometry; they check that their fixed meta fits in meta_size before
+ * reading it, and fill geom->nelem.
  */
 int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *geom);
 

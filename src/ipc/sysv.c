@@ -4,8 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "ipc/sysv.h"
@@ -39,15 +41,25 @@ static void key_leaf(char *buf, size_t len, uint32_t type, key_t key)
  * user may create objects), so its value is only a starting point: the
  * caller's link() is what makes an id unique.  Without the file (no
  * permission, no space) ids start from the clock, still unique by link().
+ * The mapping is kept for the namespace it was made for: a process makes
+ * objects in bursts, and mapping a file costs more than the rest of an id.
  */
-static uint32_t next_id(uint32_t type)
-{
-	uint32_t *ctr, id = (uint32_t)kipc__obj_now();
-	int fd = kipc__ns_open(KIPC__NS_SYSV, ".ids", O_RDWR | O_CREAT, 0666);
-	struct stat st;
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static char ids_root[PATH_MAX];
+static uint32_t *ids;
 
+static uint32_t *map_ids(void)
+{
+	const char *root = kipc__ns_root();
+	uint32_t *ctr;
+	struct stat st;
+	int fd;
+
+	if (ids && !strcmp(root, ids_root))
+		return ids;
+	fd = kipc__ns_open(KIPC__NS_SYSV, ".ids", O_RDWR | O_CREAT, 0666);
 	if (fd < 0)
-		return id;
+		return NULL;
 	if (fstat(fd, &st) == 0 && st.st_size < 4096) {
 		/* We made it (or a racing creator did): mode 0666 despite umask. */
 		(void)fchmod(fd, 0666);
@@ -56,10 +68,34 @@ static uint32_t next_id(uint32_t type)
 	ctr = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (ctr == MAP_FAILED)
-		return id;
+		return NULL;
+	if (ids)
+		munmap(ids, 4096);
+	snprintf(ids_root, sizeof(ids_root), "%s", root);
+	return ids = ctr;
+}
+
+/* A fork child may inherit the lock held by a thread it does not have. */
+static void ids_fork_child(void)
+{
+	pthread_mutex_init(&ids_lock, NULL);
+}
+
+__attribute__((constructor)) static void ids_setup(void)
+{
+	pthread_atfork(NULL, NULL, ids_fork_child);
+}
+
+static uint32_t next_id(uint32_t type)
+{
+	uint32_t id = (uint32_t)kipc__obj_now(), *ctr;
+
+	pthread_mutex_lock(&ids_lock);
+	ctr = map_ids();
 	/* Relaxed: the value orders nothing, link() does. */
-	id = __atomic_fetch_add(&ctr[type * 16], 1, __ATOMIC_RELAXED);
-	munmap(ctr, 4096);
+	if (ctr)
+		id = __atomic_fetch_add(&ctr[type * 16], 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ids_lock);
 	return id;
 }
 
@@ -138,7 +174,7 @@ static int check_access(const struct kipc__obj *obj, int flags)
 
 int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_geom *geom,
 		   void (*init)(struct kipc__obj *obj, void *arg), void *arg,
-		   struct kipc__obj *obj)
+		   struct kipc__obj *obj, union kipc__obj_peek *buf)
 {
 	char leaf[64];
 	int err;
@@ -147,7 +183,7 @@ int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_g
 		return create(type, key, flags, geom, init, arg, obj);
 	key_leaf(leaf, sizeof(leaf), type, key);
 	for (;;) {
-		err = kipc__obj_open(KIPC__NS_SYSV, leaf, type, obj);
+		err = kipc__obj_peek(KIPC__NS_SYSV, leaf, type, obj, buf);
 		if (err == 0) {
 			if (__atomic_load_n(&obj->hdr->state, __ATOMIC_ACQUIRE) ==
 			    KIPC__OBJ_REMOVED) {

@@ -16,11 +16,12 @@
  * from a counter that only grows, so an id is not reused until 2^31 more
  * objects have been made, as the kernel's sequence numbers intend.
  *
- *   kipc__sysv_get(type, key, flags, geom, init, arg, obj)
+ *   kipc__sysv_get(type, key, flags, geom, init, arg, obj, buf)
  *       msgget/semget/shmget's lookup-or-create: -ENOENT without
  *       IPC_CREAT, -EEXIST with IPC_CREAT|IPC_EXCL, -EACCES when flags ask
  *       for write access the caller lacks; init(obj, arg) fills a new
- *       object's meta before it is visible; geom NULL: never create
+ *       object's meta before it is visible; geom NULL: never create.
+ *       An existing object is only peeked at (into buf), a new one mapped.
  *   kipc__sysv_open_id(type, id, obj)
  *       the object with that id; -EINVAL if there is none (or it is an
  *       abandoned creation, which is then removed)
@@ -42,7 +43,7 @@
 
 int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_geom *geom,
 		   void (*init)(struct kipc__obj *obj, void *arg), void *arg,
-		   struct kipc__obj *obj);
+		   struct kipc__obj *obj, union kipc__obj_peek *buf);
 int kipc__sysv_open_id(uint32_t type, int id, struct kipc__obj *obj);
 bool kipc__sysv_owner_ok(const struct kipc__obj *obj);
 void kipc__sysv_unpublish(struct kipc__obj *obj);

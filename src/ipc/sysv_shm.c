@@ -35,9 +35,14 @@ struct shm_meta {
 	uint64_t segsz;		/* as asked for; the mapping is whole pages */
 	int64_t atime, dtime;
 	uint32_t lpid;		/* last shmat/shmdt */
-	uint32_t nslots;
+	uint32_t nslots;	/* the table's size */
+	uint32_t nused;		/* slots ever used: scans stop here */
+	uint32_t reserved;
 	struct shm_slot slot[];
 };
+
+_Static_assert(sizeof(struct kipc__obj_hdr) + sizeof(struct shm_meta) <=
+	       sizeof(union kipc__obj_peek), "shm meta fits a peek");
 
 /* Room for the table: 16 KiB holds about a thousand attaching processes. */
 #define SHM_META_BYTES 16384
@@ -66,12 +71,14 @@ int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *g)
 {
 	const struct shm_meta *m = (const void *)((const char *)file +
 						  sizeof(struct kipc__obj_hdr));
-	uint64_t segsz = __atomic_load_n(&m->segsz, __ATOMIC_RELAXED);
-	uint32_t nslots = __atomic_load_n(&m->nslots, __ATOMIC_RELAXED);
-	uint64_t page = page_size();
+	uint64_t page = page_size(), segsz;
+	uint32_t nslots;
 
-	if (g->meta_size < sizeof(struct kipc__obj_hdr) + sizeof(*m) ||
-	    nslots > (g->meta_size - sizeof(struct kipc__obj_hdr) - sizeof(*m)) /
+	if (g->meta_size < sizeof(struct kipc__obj_hdr) + sizeof(*m))
+		return -EBADMSG;
+	segsz = __atomic_load_n(&m->segsz, __ATOMIC_RELAXED);
+	nslots = __atomic_load_n(&m->nslots, __ATOMIC_RELAXED);
+	if (nslots > (g->meta_size - sizeof(struct kipc__obj_hdr) - sizeof(*m)) /
 			     sizeof(struct shm_slot))
 		return -EBADMSG;
 	/* The segment is segsz rounded up to whole pages, to the file's end. */
@@ -86,7 +93,19 @@ int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *g)
 
 static bool slot_alive(const struct shm_slot *s)
 {
+	const struct kipc__proc *self = kipc__proc_self();
+
+	if (s->pid == self->pid && s->start == self->start)
+		return true;
 	return s->pid && kipc__proc_alive(s->pid, s->start);
+}
+
+/* Slots in use so far: the shared count, bounded by the checked size. */
+static uint32_t slots_used(const struct kipc__obj *obj)
+{
+	uint32_t n = meta(obj)->nused;
+
+	return n < obj->geom.nelem ? n : obj->geom.nelem;
 }
 
 /* This process's slot, or a free or dead one made ours; NULL when full. */
@@ -95,14 +114,23 @@ static struct shm_slot *own_slot(struct kipc__obj *obj)
 	const struct kipc__proc *self = kipc__proc_self();
 	struct shm_meta *m = meta(obj);
 	struct shm_slot *spare = NULL;
+	uint32_t used = slots_used(obj);
 
-	for (uint32_t i = 0; i < obj->geom.nelem; i++) {
+	for (uint32_t i = 0; i < used; i++) {
 		struct shm_slot *s = &m->slot[i];
 
 		if (s->pid == self->pid && s->start == self->start)
 			return s;
-		if (!spare && (!s->pid || !slot_alive(s)))
+		if (!spare && !s->pid)
 			spare = s;
+	}
+	/* Only when no slot is free are the dead looked for: /proc is slow. */
+	for (uint32_t i = 0; !spare && i < used; i++)
+		if (!slot_alive(&m->slot[i]))
+			spare = &m->slot[i];
+	if (!spare && used < obj->geom.nelem) {
+		spare = &m->slot[used];
+		m->nused = used + 1;
 	}
 	if (spare) {
 		spare->count = 0;
@@ -116,9 +144,10 @@ static struct shm_slot *own_slot(struct kipc__obj *obj)
 static unsigned long nattch(struct kipc__obj *obj, bool locked)
 {
 	struct shm_meta *m = meta(obj);
+	uint32_t used = slots_used(obj);
 	unsigned long n = 0;
 
-	for (uint32_t i = 0; i < obj->geom.nelem; i++) {
+	for (uint32_t i = 0; i < used; i++) {
 		struct shm_slot *s = &m->slot[i];
 
 		if (!s->pid)
@@ -163,6 +192,7 @@ int kipc_shmget(key_t key, size_t size, int shmflg)
 {
 	struct shm_init si = { .size = size };
 	struct kipc__obj_geom g = { .type = KIPC__OBJ_SYSV_SHM }, *geom = &g;
+	union kipc__obj_peek buf;
 	struct kipc__obj obj;
 	size_t page = page_size();
 	int err, id;
@@ -178,7 +208,7 @@ int kipc_shmget(key_t key, size_t size, int shmflg)
 			return fail(-EINVAL);
 		geom = NULL;
 	}
-	err = kipc__sysv_get(KIPC__OBJ_SYSV_SHM, key, shmflg, geom, shm_init, &si, &obj);
+	err = kipc__sysv_get(KIPC__OBJ_SYSV_SHM, key, shmflg, geom, shm_init, &si, &obj, &buf);
 	if (err == -ENOENT && !geom && (shmflg & IPC_CREAT))
 		err = -EINVAL;
 	if (err)
@@ -350,6 +380,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	kipc__task_forget();
 	for (struct attach *a = attaches; a; a = a->next) {
 		if (kipc__obj_lock(&a->obj) == 0) {
 			account(&a->obj, +1);
