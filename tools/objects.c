@@ -302,6 +302,13 @@ static void explain(const char *verb, const char *arg, int err)
 		fprintf(stderr, "kipc %s: %s: not a valid kipc object file (%s): it is "
 			"truncated, corrupted, or from another version; kipc rm removes it\n",
 			verb, arg, strerror(-err));
+	else if (err == -ENOSPC)
+		fprintf(stderr, "kipc %s: %s: %s: the namespace's file system (%s) is full; "
+			"Docker gives containers 64 MB of /dev/shm unless run with --shm-size\n",
+			verb, arg, strerror(-err), kipc__ns_root());
+	else if (err == -EACCES || err == -EPERM)
+		fprintf(stderr, "kipc %s: %s: %s: the object's file permissions do not "
+			"allow it (see kipc stat)\n", verb, arg, strerror(-err));
 	else
 		fprintf(stderr, "kipc %s: %s: %s\n", verb, arg, strerror(-err));
 }

@@ -398,9 +398,20 @@ static void fork_child(void)
  */
 __attribute__((destructor)) static void shm_exit(void)
 {
-	pthread_mutex_lock(&attach_lock);
-	for (struct attach *a = attaches; a; a = a->next)
-		forget(a);
+	/*
+	 * Only try: another thread of ours, still running while exit() runs
+	 * destructors, may hold these locks, and would never release them.
+	 * What is skipped stops counting when the process is dead anyway.
+	 */
+	if (pthread_mutex_trylock(&attach_lock))
+		return;
+	for (struct attach *a = attaches; a; a = a->next) {
+		if (kipc_mutex_trylock(&a->obj.hdr->lock) == 1) {
+			account(&a->obj, -1);
+			reap_if_unused(&a->obj);
+			kipc__obj_unlock(&a->obj);
+		}
+	}
 	attaches = NULL;
 	pthread_mutex_unlock(&attach_lock);
 }
