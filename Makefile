@@ -5,6 +5,7 @@
 #   make check-asan      the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check-tsan      the same under ThreadSanitizer
 #   make check-arm64     cross-built for arm64, run under qemu-aarch64
+#   make fuzz            libFuzzer on the object header check, FUZZ_SECONDS (30) long
 #   make bench           the benchmark table (BENCH_QUICK=1 for a smoke run)
 #   make bench-deps      install the peer libraries the benchmark compares with
 #   make install / uninstall   honour PREFIX and DESTDIR
@@ -58,7 +59,7 @@ BENCH_LIBS  += -lurcu-memb -lurcu-qsbr -lurcu-bp -lurcu-common
 endif
 BENCH_DEPS_PKGS := libck-dev liburcu-dev
 
-.PHONY: all check check-asan check-tsan check-arm64 bench bench-deps \
+.PHONY: all check check-asan check-tsan check-arm64 fuzz bench bench-deps \
 	install uninstall clean tests
 
 all: $(BUILD)/libkipc.a $(BUILD)/libkipc.so $(BUILD)/kipc $(BUILD)/kipc-bench $(BUILD)/kipc.pc
@@ -93,6 +94,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libkipc.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkipc.a $(LDLIBS)
 
+# Programs the shell tests drive (tests/*.c are all TAP programs; these are not).
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/libkipc.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkipc.a $(LDLIBS)
+
 # tests/*_debug.c test the KIPC_DEBUG checks, against a library built with them.
 $(BUILD)/obj-debug/%.o: %.c
 	@mkdir -p $(@D)
@@ -113,11 +119,14 @@ $(BUILD)/kipc.pc: kipc.pc.in Makefile
 
 tests: $(TEST_BIN)
 
-# The symbol check needs the shared library; the sanitizer and cross
-# variants run the same test programs without it.
-check: $(TEST_BIN) $(if $(SANFLAGS)$(TEST_RUNNER),,$(BUILD)/libkipc.so)
+# The symbol check needs the shared library, the tool's test the tool and a
+# helper making objects; the sanitizer and cross variants run the same test
+# programs without those shell tests.
+SHELL_TESTS := tests/symbols.sh tests/tool.sh
+SHELL_DEPS  := $(BUILD)/libkipc.so $(BUILD)/kipc $(BUILD)/tests/helpers/mkobj
+check: $(TEST_BIN) $(if $(SANFLAGS)$(TEST_RUNNER),,$(SHELL_DEPS))
 	@KIPC_BUILD=$(BUILD) tests/run.sh $(if $(TEST_RUNNER),-r "$(TEST_RUNNER)") \
-		$(TEST_BIN) $(if $(SANFLAGS)$(TEST_RUNNER),,tests/symbols.sh)
+		$(TEST_BIN) $(if $(SANFLAGS)$(TEST_RUNNER),,$(SHELL_TESTS))
 
 check-asan:
 	$(MAKE) BUILD=build/asan OPT='-O1 -g' \
@@ -133,6 +142,28 @@ ARM64_ROOT  ?= /usr/aarch64-linux-gnu
 check-arm64:
 	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) AR=aarch64-linux-gnu-ar \
 		TEST_RUNNER='qemu-aarch64 -L $(ARM64_ROOT)' check
+
+# libFuzzer over kipc__obj_check(): the library built again with clang and
+# the fuzzer's coverage, ASan and UBSan, in a build directory of its own.
+# The seed is a real segment file (tests/helpers/mkobj seed); the corpus
+# grows in build/fuzz/corpus from run to run.
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT='-O1 -g' \
+		SANFLAGS='-fsanitize=fuzzer-no-link,$(FUZZ_SAN)' \
+		$(FUZZ_BUILD)/fuzz/obj_header $(FUZZ_BUILD)/tests/helpers/mkobj
+	@mkdir -p $(FUZZ_BUILD)/seeds $(FUZZ_BUILD)/corpus
+	ns=/dev/shm/kipc-fuzz-seed-$$$$; \
+		KIPC_NAMESPACE=$$ns $(FUZZ_BUILD)/tests/helpers/mkobj seed $(FUZZ_BUILD)/seeds/sysv-shm; \
+		rc=$$?; rm -rf $$ns; exit $$rc
+	$(FUZZ_BUILD)/fuzz/obj_header -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libkipc.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libkipc.a $(LDLIBS)
 
 bench: $(BUILD)/kipc-bench
 	$(BUILD)/kipc-bench $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)

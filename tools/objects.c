@@ -30,18 +30,41 @@ struct ref {
 
 /* ---- printing ---- */
 
-/* s made printable: JSON string escapes, or \xNN for the table. */
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		   (*p & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (n == 2 && *p < 0xc2)
+		return 0;	/* overlong */
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * s made printable: JSON string escapes (invalid UTF-8 bytes as \u00XX, so
+ * the output stays valid JSON), or \xNN for the table's odd bytes.
+ */
 static const char *escaped(const char *s, bool json, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	for (const unsigned char *p = (const void *)s; *p && n + 7 < len; p++) {
-		if (json && (*p == '"' || *p == '\\'))
+		size_t u = utf8_len(p);
+
+		if (json && (*p == '"' || *p == '\\')) {
 			n += (size_t)snprintf(buf + n, len - n, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f || (!json && (*p == ' ' || *p == '\\')))
+		} else if (*p < 0x20 || *p == 0x7f || u == 0 ||
+			   (!json && (*p == ' ' || *p == '\\'))) {
 			n += (size_t)snprintf(buf + n, len - n, json ? "\\u%04x" : "\\x%02x", *p);
-		else
-			buf[n++] = (char)*p;
+		} else {
+			for (size_t i = 0; i < u && n + 1 < len; i++)
+				buf[n++] = (char)p[i];
+			p += u - 1;
+		}
 	}
 	buf[n] = '\0';
 	return buf;
@@ -84,7 +107,7 @@ static void print_json(const struct kipc__desc *d, int err, bool all)
 	for (int i = 0; i < d->nfields; i++) {
 		const struct kipc__desc_field *f = &d->field[i];
 
-		if (!all && !(f->flags & KIPC__DESC_LIVE))
+		if ((!all && !(f->flags & KIPC__DESC_LIVE)) || !strcmp(f->key, "key"))
 			continue;
 		if (is_number(f->val))
 			printf(",\"%s\":%s", f->key, f->val);
@@ -371,23 +394,23 @@ static int unlink_sysv_names(const char *leaf)
 	struct stat st, other;
 	struct dirent *e;
 	DIR *dp;
+	int err = 0;
 
 	if (kipc__ns_path(dir, KIPC__NS_SYSV, NULL))
 		return -ENAMETOOLONG;
 	snprintf(path, sizeof(path), "%s/%s", dir, leaf);
 	if (lstat(path, &st) < 0)
 		return -errno;
-	if ((dp = opendir(dir))) {
-		while ((e = readdir(dp))) {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (strstr(e->d_name, ".key.") && lstat(path, &other) == 0 &&
-			    other.st_ino == st.st_ino && other.st_dev == st.st_dev)
-				unlink(path);
-		}
-		closedir(dp);
+	if (!(dp = opendir(dir)))
+		return -errno;
+	while ((e = readdir(dp))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.' && lstat(path, &other) == 0 &&
+		    other.st_ino == st.st_ino && other.st_dev == st.st_dev && unlink(path) < 0)
+			err = -errno;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, leaf);
-	return unlink(path) < 0 ? -errno : 0;
+	closedir(dp);
+	return err;
 }
 
 static int remove_object(const struct ref *r)
@@ -453,13 +476,15 @@ static int sysv_option(int opt, const char *val, struct ref *r)
 		snprintf(r->leaf, sizeof(r->leaf), "shm.%lld", v);
 		if (v >= 0 && exists(r->kind, r->leaf))
 			return 0;
-	} else {
+	} else if (v != IPC_PRIVATE) {
 		int id = kipc_shmget((key_t)v, 0, 0);
 
-		if (id >= 0 && v != IPC_PRIVATE) {
+		if (id >= 0)
 			snprintf(r->leaf, sizeof(r->leaf), "shm.%d", id);
+		else	/* a corrupted segment still has its key link */
+			snprintf(r->leaf, sizeof(r->leaf), "shm.key.%08x", (unsigned int)v);
+		if (exists(r->kind, r->leaf))
 			return 0;
-		}
 	}
 	fprintf(stderr, "kipc rm: -%c %s: no such segment\n", opt, val);
 	return EXIT_OBJECT;
@@ -480,6 +505,7 @@ int cmd_rm(int argc, char **argv)
 		return 0;
 	}
 	optind = 1;
+	opterr = 0;
 	while ((opt = getopt(argc, argv, "am:M:")) != -1) {
 		struct ref r;
 		int err;
@@ -499,7 +525,8 @@ int cmd_rm(int argc, char **argv)
 			rc = rc > err ? rc : err;
 			break;
 		default:
-			fprintf(stderr, "usage: kipc rm [-a] [-m SHMID] [-M SHMKEY] [OBJECT...]\n");
+			fprintf(stderr, "kipc rm: bad option '-%c'\n"
+				"usage: kipc rm [-a] [-m SHMID] [-M SHMKEY] [OBJECT...]\n", optopt);
 			return EXIT_USAGE;
 		}
 	}

@@ -54,9 +54,12 @@ static void describe_header(struct kipc__obj *obj, struct kipc__desc *d)
 		d->state = "removed";
 	}
 	if (h->id >= 0) {
-		d->key = (unsigned int)h->key;
+		/* A removed object has given its key up, as IPC_STAT says. */
+		unsigned int key = h->state == KIPC__OBJ_REMOVED ? IPC_PRIVATE : (unsigned int)h->key;
+
+		d->key = key;
 		kipc__desc_add(d, "id", 0, "%d", h->id);
-		kipc__desc_add(d, "key", 0, "0x%08x", (unsigned int)h->key);
+		kipc__desc_add(d, "key", 0, "0x%08x", key);
 	}
 	kipc__desc_add(d, "version", 0, "%u", h->version);
 	kipc__desc_add(d, "file_size", 0, "%llu", (unsigned long long)obj->geom.file_size);
@@ -90,6 +93,17 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 	d->mode = st.st_mode & 07777;
 	d->size = (uint64_t)st.st_size;
 	snprintf(d->name, sizeof(d->name), "/%s", leaf);
+	if (kind == KIPC__NS_SYSV) {
+		/* Named as the tool names it even if the file is unreadable. */
+		static const char *const kinds[] = { "sysv-shm", "sysv-msg", "sysv-sem" };
+		const char *dot = strchr(leaf, '.');
+
+		for (int i = 0; dot && i < 3; i++)
+			if (!strncmp(leaf, kinds[i] + 5, (size_t)(dot - leaf)) &&
+			    strlen(kinds[i] + 5) == (size_t)(dot - leaf))
+				d->kind = kinds[i];
+		snprintf(d->name, sizeof(d->name), "%s", dot ? dot + 1 : leaf);
+	}
 	if (kind == KIPC__NS_SHM) {
 		/* The caller's own bytes: the file is all there is. */
 		d->state = S_ISREG(st.st_mode) ? "live" : "corrupt";
@@ -107,9 +121,9 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 	d->size = obj.geom.data_size;
 	switch (obj.geom.type) {
 	case KIPC__OBJ_SYSV_SHM:
-		kipc__sysv_shm_describe(&obj, d);
+		err = kipc__sysv_shm_describe(&obj, d);
 		break;
 	}
 	kipc__obj_close(&obj);
-	return 0;
+	return err;
 }

@@ -47,7 +47,10 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 void kipc__desc_add(struct kipc__desc *d, const char *key, int flags, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Per type: the figures of a validated object. */
-void kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d);
+/*
+ * Per type: the figures of a validated object; -ENOENT if looking found it
+ * dead (a removed segment whose last user was killed), and destroyed it.
+ */
+int kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d);
 
 #endif

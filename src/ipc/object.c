@@ -198,6 +198,10 @@ static int open_checked(enum kipc__ns_kind kind, const char *leaf, uint32_t type
 	obj->writable = obj->fd >= 0;
 	if (obj->fd == -EACCES)
 		obj->fd = kipc__ns_open(kind, leaf, O_RDONLY | O_NONBLOCK, 0);
+	/* A directory, socket or symlink where an object should be is foreign. */
+	if (obj->fd == -EISDIR || obj->fd == -ENXIO || obj->fd == -ELOOP ||
+	    obj->fd == -ENODEV || obj->fd == -ETXTBSY)
+		obj->fd = -EBADMSG;
 	if (obj->fd < 0)
 		return obj->fd;
 	if (fstat(obj->fd, &obj->st) < 0) {

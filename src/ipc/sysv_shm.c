@@ -161,10 +161,37 @@ static unsigned long nattch(struct kipc__obj *obj, bool locked)
 }
 
 /* A removed segment nobody is attached to any more is destroyed. */
-static void reap_if_unused(struct kipc__obj *obj)
+static bool reap_if_unused(struct kipc__obj *obj)
 {
-	if (obj->hdr->state == KIPC__OBJ_REMOVED && nattch(obj, true) == 0)
-		kipc__sysv_destroy(obj);
+	if (obj->hdr->state != KIPC__OBJ_REMOVED || nattch(obj, true) != 0)
+		return false;
+	kipc__sysv_destroy(obj);
+	return true;
+}
+
+/*
+ * The segment with this id, unless it is a removed one whose last user was
+ * killed: that one is destroyed now, and is as gone as the kernel's would
+ * be (EINVAL).
+ */
+static int open_segment(int id, struct kipc__obj *obj)
+{
+	int err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SHM, id, obj);
+	bool gone = false;
+
+	if (err || !obj->writable ||
+	    __atomic_load_n(&obj->hdr->state, __ATOMIC_ACQUIRE) != KIPC__OBJ_REMOVED)
+		return err;
+	err = kipc__obj_lock(obj);
+	if (!err) {
+		gone = reap_if_unused(obj);
+		kipc__obj_unlock(obj);
+	}
+	if (err || gone) {
+		kipc__obj_close(obj);
+		return err ? err : -EINVAL;
+	}
+	return 0;
 }
 
 /* ---- shmget ---- */
@@ -289,7 +316,7 @@ void *kipc_shmat(int shmid, const void *shmaddr, int shmflg)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return fail_ptr(-ENOMEM);
-	err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SHM, shmid, &a->obj);
+	err = open_segment(shmid, &a->obj);
 	if (err)
 		goto out_free;
 	/* Attaching writes the table: the file must be writable (shm.h). */
@@ -307,11 +334,9 @@ void *kipc_shmat(int shmid, const void *shmaddr, int shmflg)
 	err = kipc__obj_lock(&a->obj);
 	if (!err) {
 		/* A removed segment stays attachable while attached (Linux). */
-		if (a->obj.hdr->state == KIPC__OBJ_REMOVED && nattch(&a->obj, true) == 0) {
-			/* ... but its last user was killed: it is gone. */
-			kipc__sysv_destroy(&a->obj);
-			err = -EINVAL;
-		} else
+		if (reap_if_unused(&a->obj))
+			err = -EINVAL;	/* its last user went meanwhile */
+		else
 			err = account(&a->obj, +1);
 		kipc__obj_unlock(&a->obj);
 	}
@@ -455,7 +480,7 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 		return fail(-EINVAL);
 	if (cmd != IPC_RMID && !buf)
 		return fail(-EFAULT);
-	err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SHM, shmid, &obj);
+	err = open_segment(shmid, &obj);
 	if (err)
 		return fail(err);
 	if (cmd == IPC_STAT) {
@@ -489,10 +514,18 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	return err ? fail(err) : 0;
 }
 
-void kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d)
+int kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d)
 {
 	struct shmid_ds ds;
 
+	if (obj->hdr->state == KIPC__OBJ_REMOVED && obj->writable &&
+	    kipc__obj_lock(obj) == 0) {
+		bool gone = reap_if_unused(obj);
+
+		kipc__obj_unlock(obj);
+		if (gone)
+			return -ENOENT;
+	}
 	stat_segment(obj, &ds);
 	d->size = ds.shm_segsz;
 	kipc__desc_add(d, "nattch", KIPC__DESC_LIVE, "%lu", (unsigned long)ds.shm_nattch);
@@ -501,4 +534,5 @@ void kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d)
 	kipc__desc_add(d, "atime", 0, "%lld", (long long)ds.shm_atime);
 	kipc__desc_add(d, "dtime", 0, "%lld", (long long)ds.shm_dtime);
 	kipc__desc_add(d, "attach_slots", 0, "%u", obj->geom.nelem);
+	return 0;
 }
