@@ -24,5 +24,6 @@
 #include <kipc/rculist.h>
 #include <kipc/ipc.h>
 #include <kipc/shm.h>
+#include <kipc/pipe.h>
 
 #endif /* KIPC_KIPC_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include "ipc/describe.h"
+#include "ipc/pipe.h"
 #include "task.h"
 
 void kipc__desc_add(struct kipc__desc *d, const char *key, int flags, const char *fmt, ...)
@@ -122,6 +123,9 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 	switch (obj.geom.type) {
 	case KIPC__OBJ_SYSV_SHM:
 		err = kipc__sysv_shm_describe(&obj, d);
+		break;
+	case KIPC__OBJ_FIFO:
+		err = kipc__pipe_describe(&obj, d);
 		break;
 	}
 	kipc__obj_close(&obj);

@@ -114,3 +114,29 @@ int kipc__ns_open(enum kipc__ns_kind kind, const char *leaf, int flags, mode_t m
 	}
 	return fd < 0 ? -errno : fd;
 }
+
+/*
+ * umask() can only be read by setting it, which races with other threads
+ * creating files; /proc/self/status has it (Linux 4.7 and later).
+ */
+mode_t kipc__ns_umask(void)
+{
+	char buf[2048], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	mode_t mask;
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			p = strstr(buf, "\nUmask:");
+			if (p)
+				return (mode_t)strtoul(p + 7, NULL, 8);
+		}
+	}
+	mask = umask(022);
+	umask(mask);
+	return mask;
+}

@@ -20,6 +20,7 @@
  *                              open() in kind's directory with O_NOFOLLOW
  *                              and O_CLOEXEC, creating the directories
  *                              first under O_CREAT; an fd or -errno
+ *   kipc__ns_umask()           the process's umask, read without changing it
  */
 #ifndef KIPC_IPC_NAMESPACE_H
 #define KIPC_IPC_NAMESPACE_H
@@ -44,5 +45,6 @@ int kipc__ns_check_name(const char *name);
 int kipc__ns_path(char buf[PATH_MAX], enum kipc__ns_kind kind, const char *leaf);
 int kipc__ns_mkdirs(enum kipc__ns_kind kind);
 int kipc__ns_open(enum kipc__ns_kind kind, const char *leaf, int flags, mode_t mode);
+mode_t kipc__ns_umask(void);
 
 #endif

@@ -18,6 +18,7 @@ typedef int (*meta_check_fn)(const void *file, struct kipc__obj_geom *geom);
 /* Types whose layout this build knows; the others are EINVAL. */
 static const meta_check_fn meta_check[KIPC__OBJ_NTYPES] = {
 	[KIPC__OBJ_SYSV_SHM] = kipc__sysv_shm_check,
+	[KIPC__OBJ_FIFO] = kipc__pipe_check,
 };
 
 int64_t kipc__obj_now(void)
@@ -121,12 +122,16 @@ int kipc__obj_create(enum kipc__ns_kind kind, const struct kipc__obj_geom *geom,
 		     mode_t mode, struct kipc__obj *obj)
 {
 	char dir[PATH_MAX];
-	int err = kipc__ns_path(dir, kind, NULL);
+	int err = kind == KIPC__NS_NKINDS ? 0 : kipc__ns_path(dir, kind, NULL);
+	uint64_t alloc = geom->alloc_size ? geom->alloc_size : geom->file_size;
 
 	if (err)
 		return err;
-	obj->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (obj->fd < 0 && errno == ENOENT) {
+	if (kind == KIPC__NS_NKINDS)
+		obj->fd = memfd_create("kipc", MFD_CLOEXEC);
+	else
+		obj->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (obj->fd < 0 && errno == ENOENT && kind != KIPC__NS_NKINDS) {
 		err = kipc__ns_mkdirs(kind);
 		if (err)
 			return err;
@@ -143,8 +148,14 @@ int kipc__obj_create(enum kipc__ns_kind kind, const struct kipc__obj_geom *geom,
 		err = -errno;
 		goto fail;
 	}
-	/* Every page now, so that a full tmpfs is ENOSPC here, not SIGBUS later. */
-	err = -posix_fallocate(obj->fd, 0, (off_t)geom->file_size);
+	/*
+	 * Every page now (or every page the type will touch before it
+	 * allocates more), so that a full tmpfs is ENOSPC here, not SIGBUS
+	 * later.
+	 */
+	err = -posix_fallocate(obj->fd, 0, (off_t)alloc);
+	if (!err && alloc < geom->file_size && ftruncate(obj->fd, (off_t)geom->file_size) < 0)
+		err = -errno;
 	if (err)
 		goto fail;
 	err = map_meta(obj, PROT_READ | PROT_WRITE);

@@ -21,10 +21,11 @@
  *       corrupted), -EINVAL if they are a valid object of another type
  *   kipc__obj_check_hdr(hdr, file_size, type, geom)
  *       the header part of that, on a private copy of the header
- *   kipc__obj_create(kind, type, geom, mode, obj)
+ *   kipc__obj_create(kind, geom, mode, obj)
  *       make an unnamed, initialised file (creator, times, state CREATING)
  *       and map its meta; the caller fills its meta, then publishes it
- *       under one or more names with kipc__obj_link()
+ *       under one or more names with kipc__obj_link().  kind
+ *       KIPC__NS_NKINDS makes an anonymous object (memfd), never named.
  *   kipc__obj_link(obj, kind, leaf)
  *       give the file a name, atomically: -EEXIST if the name is taken
  *   kipc__obj_open(kind, leaf, type, obj)
@@ -105,6 +106,7 @@ struct kipc__obj_geom {
 	uint32_t type;
 	uint32_t nelem;		/* the type's table size (shm: attach slots) */
 	uint64_t file_size, meta_size, data_off, data_size;
+	uint64_t alloc_size;	/* creation: bytes to allocate now (0: all) */
 };
 
 struct kipc__obj {
@@ -150,5 +152,6 @@ int64_t kipc__obj_now(void);
  * reading it, and fill geom->nelem.
  */
 int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *geom);
+int kipc__pipe_check(const void *file, struct kipc__obj_geom *geom);
 
 #endif
