@@ -83,19 +83,28 @@ int kipc__fd_install(struct kipc__file *f)
 	return (int)fd;
 }
 
-struct kipc__file *kipc__fd_get(int fd, const struct kipc__file_ops *ops)
+struct kipc__file *kipc__fd_lookup_rcu(int fd, const struct kipc__file_ops *ops)
 {
+	struct fdtable *t = kipc_rcu_dereference(table);
 	struct kipc__file *f = NULL;
-	struct fdtable *t;
 
-	kipc_rcu_read_lock();
-	t = kipc_rcu_dereference(table);
 	if (fd >= 0 && t && (unsigned int)fd < t->size) {
 		/* Acquire: pairs with the release in install. */
 		f = __atomic_load_n(&t->slot[fd], __ATOMIC_ACQUIRE);
-		if (f && ((ops && f->ops != ops) || !kipc_atomic_inc_not_zero(&f->refs)))
+		if (f && ops && f->ops != ops)
 			f = NULL;
 	}
+	return f;
+}
+
+struct kipc__file *kipc__fd_get(int fd, const struct kipc__file_ops *ops)
+{
+	struct kipc__file *f;
+
+	kipc_rcu_read_lock();
+	f = kipc__fd_lookup_rcu(fd, ops);
+	if (f && !kipc_atomic_inc_not_zero(&f->refs))
+		f = NULL;
 	kipc_rcu_read_unlock();
 	if (!f)
 		errno = EBADF;

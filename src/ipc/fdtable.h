@@ -11,6 +11,12 @@
  *                           (ops non-NULL) of that type; else NULL with
  *                           errno EBADF.  Lock-free: an RCU lookup and an
  *                           increment.
+ *   kipc__fd_lookup_rcu(fd, ops)
+ *                           the same without a reference, for a caller
+ *                           inside kipc_rcu_read_lock() that will not
+ *                           block before kipc_rcu_read_unlock(): the
+ *                           description stays valid (maybe closed) until
+ *                           then; NULL (errno untouched) if not open
  *   kipc__fd_put(f)         drop a reference; the last one calls
  *                           ops->release(f), and f is freed a grace
  *                           period later (lookups may still be reading it)
@@ -46,6 +52,7 @@ struct kipc__file {
 
 int kipc__fd_install(struct kipc__file *f);
 struct kipc__file *kipc__fd_get(int fd, const struct kipc__file_ops *ops);
+struct kipc__file *kipc__fd_lookup_rcu(int fd, const struct kipc__file_ops *ops);
 void kipc__fd_put(struct kipc__file *f);
 
 #endif

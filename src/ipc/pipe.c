@@ -355,12 +355,12 @@ static bool watch_gone(struct kipc__watch *w)
 }
 
 /*
- * Wait until *pos moves from seen or the peer role dies: spin, then sleep
- * on word after announcing it in *sleepers.  -EINTR if a handler without
+ * Wait until *pos moves from seen or the peer role dies: spin for spin_ns,
+ * then sleep on word after announcing it in *sleepers.  -EINTR if a handler without
  * SA_RESTART ran (the kernel restarts the futex wait for the others).
  */
 static int wait_move(struct kipc__pipe_end *e, int c, uint64_t *pos, uint64_t seen,
-		     uint32_t *word, uint32_t *sleepers, int peer)
+		     uint32_t *word, uint32_t *sleepers, int peer, uint64_t spin_ns)
 {
 	struct role_watch rw = { .p = e->p, .chan = c, .role = peer };
 	struct kipc__spinwait sw;
@@ -368,7 +368,7 @@ static int wait_move(struct kipc__pipe_end *e, int c, uint64_t *pos, uint64_t se
 	int err = 0;
 
 	kipc__spinwait_init(&sw);
-	while (kipc__spinwait_elapsed(&sw) < WAIT_SPIN_NS) {
+	while (kipc__spinwait_elapsed(&sw) < spin_ns) {
 		if (__atomic_load_n(pos, __ATOMIC_ACQUIRE) != seen)
 			return 0;
 		kipc__spinwait_relax(&sw);
@@ -406,19 +406,6 @@ static ssize_t fail(int err)
 	return -1;
 }
 
-static struct kipc__pipe_end *get_end(int fd, int want)
-{
-	struct kipc__file *f = kipc__fd_get(fd, &kipc__pipe_ops);
-	struct kipc__pipe_end *e = (struct kipc__pipe_end *)f;
-
-	if (e && e->chan[want] < 0) {
-		kipc__fd_put(f);
-		errno = EBADF;
-		return NULL;
-	}
-	return e;
-}
-
 /* Copy out of a ring holding avail bytes at t; lock held. */
 static ssize_t take(struct kipc__pipe_end *e, int c, uint32_t cap, uint64_t t,
 		    uint64_t avail, void *buf, size_t n, uint64_t *consumed)
@@ -444,66 +431,49 @@ static ssize_t take(struct kipc__pipe_end *e, int c, uint32_t cap, uint64_t t,
 	return n < len ? (ssize_t)n : (ssize_t)len;
 }
 
-ssize_t kipc_read(int fd, void *buf, size_t n)
+/*
+ * One attempt at a read: bytes read, 0 at EOF, -EAGAIN if the ring is
+ * empty while a writer may live (*seen: the head it saw), or -errno.
+ * The emptiness test comes first and without the lock: a reader waiting
+ * for a reply spins here, and taking a lock each time would only move
+ * the lock's cache line to and fro.
+ */
+static ssize_t try_read(struct kipc__pipe_end *e, void *buf, size_t n, uint64_t *seen)
 {
-	struct kipc__pipe_end *e = get_end(fd, 0);
-	struct kipc__chan *ch;
+	int c = e->chan[0];
+	struct kipc__chan *ch = chan(e, c);
+	uint64_t t, h, consumed;
+	uint32_t cap;
 	ssize_t ret;
-	int c;
 
-	if (!e)
-		return -1;
-	c = e->chan[0];
-	ch = chan(e, c);
-	for (;;) {
-		uint64_t t, h, used, consumed;
-		uint32_t cap;
-		int err = lock_side(&ch->rlock);
-
-		if (err) {
-			ret = err;
-			break;
-		}
+	h = __atomic_load_n(&ch->head, __ATOMIC_ACQUIRE);
+	if (h != __atomic_load_n(&ch->tail, __ATOMIC_RELAXED)) {
+		ret = lock_side(&ch->rlock);
+		if (ret)
+			return ret;
 		t = ch->tail;
 		h = __atomic_load_n(&ch->head, __ATOMIC_ACQUIRE);
-		used = h - t;
-		err = checked_cap(e, ch, &cap);
-		if (!err && used > cap)
-			err = -EIO;
-		if (err) {
-			kipc_mutex_unlock(&ch->rlock);
-			ret = err;
-			break;
-		}
-		if (used) {
-			ret = n ? take(e, c, cap, t, used, buf, n, &consumed) : 0;
+		ret = checked_cap(e, ch, &cap);
+		if (!ret && h - t > cap)
+			ret = -EIO;
+		if (!ret && h != t) {
+			ret = n ? take(e, c, cap, t, h - t, buf, n, &consumed) : 0;
 			if (ret > 0 || (e->p->packet && ret == 0 && n))
 				publish(&ch->tail, t + consumed, &ch->tseq, &ch->wsleep);
 			kipc_mutex_unlock(&ch->rlock);
-			break;
+			return ret;
 		}
 		kipc_mutex_unlock(&ch->rlock);
-		/* Empty: EOF once no writer is left (ourselves included). */
-		if (e->chan[1] != c && role_gone(e->p, c, KIPC__ROLE_WRITE)) {
-			ret = 0;
-			break;
-		}
-		if (!n) {
-			ret = 0;
-			break;
-		}
-		if (kipc_atomic_read(&e->f.flags) & O_NONBLOCK) {
-			ret = -EAGAIN;
-			break;
-		}
-		err = wait_move(e, c, &ch->head, h, &ch->hseq, &ch->rsleep, KIPC__ROLE_WRITE);
-		if (err) {
-			ret = err;
-			break;
-		}
+		if (ret)
+			return ret;
 	}
-	kipc__fd_put(&e->f);
-	return ret < 0 ? fail((int)ret) : ret;
+	*seen = h;
+	/* Empty.  EOF is known here only when recorded; sleepers look harder. */
+	if (!n || (e->chan[1] != c &&
+		   (__atomic_load_n(&ch->role_state[KIPC__ROLE_WRITE], __ATOMIC_ACQUIRE) &
+		    KIPC__ROLE_NONE)))
+		return 0;
+	return -EAGAIN;
 }
 
 /* No reader left: EPIPE, and SIGPIPE to the writing thread, as the kernel. */
@@ -527,9 +497,9 @@ static bool readers_gone(struct kipc__pipe_end *e, int c)
 	/* A killed reader closes nothing: look at the locks every 100 ms. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (now < e->probe_after)
+	if (now < __atomic_load_n(&e->probe_after, __ATOMIC_RELAXED))
 		return false;
-	e->probe_after = now + PROBE_EVERY_NS;
+	__atomic_store_n(&e->probe_after, now + PROBE_EVERY_NS, __ATOMIC_RELAXED);
 	return role_gone(e->p, c, KIPC__ROLE_READ);
 }
 
@@ -553,70 +523,170 @@ static int64_t room(const struct kipc__pipe_end *e, uint32_t cap, uint64_t used,
 	return (int64_t)(space < n - done ? space : n - done);
 }
 
-ssize_t kipc_write(int fd, const void *buf, size_t n)
+/*
+ * One attempt at writing what is left of buf: *done advances by what went
+ * in; 0 if there was no room (*seen: the tail it saw), 1 if the write is
+ * complete, or -errno.
+ */
+static int try_write(struct kipc__pipe_end *e, const void *buf, size_t n, size_t *done,
+		     uint64_t *seen)
 {
-	struct kipc__pipe_end *e = get_end(fd, 1);
+	int c = e->chan[1];
+	struct kipc__chan *ch = chan(e, c);
+	uint64_t h, t;
+	uint32_t cap;
+	int64_t k;
+	int err;
+
+	if (readers_gone(e, c))
+		return -EPIPE;
+	err = lock_side(&ch->wlock);
+	if (err)
+		return err;
+	h = ch->head;
+	t = __atomic_load_n(&ch->tail, __ATOMIC_ACQUIRE);
+	err = checked_cap(e, ch, &cap);
+	k = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, *done);
+	if (k > 0) {
+		char *r = ring(e, c);
+
+		if (e->p->packet) {
+			uint32_t len = (uint32_t)n;
+
+			ring_put(r, cap, h, &len, sizeof(len));
+			ring_put(r, cap, h + sizeof(len), buf, n);
+			*done = n;
+		} else {
+			ring_put(r, cap, h, (const char *)buf + *done, (size_t)k);
+			*done += (size_t)k;
+		}
+		publish(&ch->head, h + (uint64_t)k, &ch->hseq, &ch->rsleep);
+	}
+	kipc_mutex_unlock(&ch->wlock);
+	*seen = t;
+	if (k < 0)
+		return (int)k;
+	return k > 0 && *done == n ? 1 : 0;
+}
+
+/*
+ * The end for fd, if it reads (want 0) or writes (want 1), inside the
+ * caller's RCU read section; NULL with errno EBADF if not.
+ */
+static struct kipc__pipe_end *lookup_end(int fd, int want)
+{
+	struct kipc__pipe_end *e = (struct kipc__pipe_end *)kipc__fd_lookup_rcu(fd, &kipc__pipe_ops);
+
+	if (!e || e->chan[want] < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * Leave the RCU read section holding a reference to e instead, to sleep;
+ * false if e was closed meanwhile (EBADF, as the kernel's fdget would).
+ */
+static bool hold(struct kipc__pipe_end *e)
+{
+	bool ok = kipc_atomic_inc_not_zero(&e->f.refs);
+
+	kipc_rcu_read_unlock();
+	return ok;
+}
+
+/*
+ * read(): a first attempt and a short spin inside an RCU read section (no
+ * reference counting on the fast path); then, holding a reference, sleep
+ * and retry until there are bytes, EOF, or an error.
+ */
+ssize_t kipc_read(int fd, void *buf, size_t n)
+{
+	struct kipc__pipe_end *e;
 	struct kipc__chan *ch;
-	size_t done = 0;
-	int64_t ret = 0;
-	int c;
+	struct kipc__spinwait sw;
+	uint64_t seen;
+	ssize_t ret;
 
-	if (!e)
+	kipc_rcu_read_lock();
+	e = lookup_end(fd, 0);
+	if (!e) {
+		kipc_rcu_read_unlock();
 		return -1;
-	c = e->chan[1];
-	ch = chan(e, c);
-	while (done < n || (e->p->packet && !ret)) {
-		uint64_t h, t;
-		uint32_t cap;
-		int err;
-
-		if (readers_gone(e, c)) {
-			ret = done ? 0 : broken_pipe();
-			break;
-		}
-		err = lock_side(&ch->wlock);
-		if (err) {
-			ret = err;
-			break;
-		}
-		h = ch->head;
-		t = __atomic_load_n(&ch->tail, __ATOMIC_ACQUIRE);
-		err = checked_cap(e, ch, &cap);
-		ret = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, done);
-		if (ret > 0) {
-			char *r = ring(e, c);
-
-			if (e->p->packet) {
-				uint32_t len = (uint32_t)n;
-
-				ring_put(r, cap, h, &len, sizeof(len));
-				ring_put(r, cap, h + sizeof(len), buf, n);
-				done = n;
-			} else {
-				ring_put(r, cap, h, (const char *)buf + done, (size_t)ret);
-				done += (size_t)ret;
-			}
-			publish(&ch->head, h + (uint64_t)ret, &ch->hseq, &ch->rsleep);
-		}
-		kipc_mutex_unlock(&ch->wlock);
-		if (ret < 0)
-			break;
-		if (ret > 0)
-			continue;
-		if (kipc_atomic_read(&e->f.flags) & O_NONBLOCK) {
-			ret = done ? 0 : -EAGAIN;
-			break;
-		}
-		ret = wait_move(e, c, &ch->tail, t, &ch->tseq, &ch->wsleep, KIPC__ROLE_READ);
-		if (ret < 0) {
-			ret = done ? 0 : ret;
-			break;
+	}
+	ch = chan(e, e->chan[0]);
+	ret = try_read(e, buf, n, &seen);
+	if (ret == -EAGAIN && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
+		kipc__spinwait_init(&sw);
+		while (ret == -EAGAIN && kipc__spinwait_elapsed(&sw) < WAIT_SPIN_NS) {
+			kipc__spinwait_relax(&sw);
+			if (__atomic_load_n(&ch->head, __ATOMIC_RELAXED) != seen)
+				ret = try_read(e, buf, n, &seen);
 		}
 	}
-	kipc__fd_put(&e->f);
-	if (ret < 0)
-		return fail((int)ret);
-	return (ssize_t)done;
+	if (ret == -EAGAIN && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
+		if (!hold(e))
+			return fail(-EBADF);
+		while (ret == -EAGAIN) {
+			/* Spun already: sleep at once. */
+			ret = wait_move(e, e->chan[0], &ch->head, seen, &ch->hseq, &ch->rsleep,
+					KIPC__ROLE_WRITE, 0);
+			if (!ret)
+				ret = try_read(e, buf, n, &seen);
+		}
+		kipc__fd_put(&e->f);
+	} else {
+		/* Non-blocking and empty: is it EOF?  Only the locks can say. */
+		if (ret == -EAGAIN && e->chan[1] != e->chan[0] &&
+		    role_gone(e->p, e->chan[0], KIPC__ROLE_WRITE))
+			ret = 0;
+		kipc_rcu_read_unlock();
+	}
+	return ret < 0 ? fail((int)ret) : ret;
+}
+
+ssize_t kipc_write(int fd, const void *buf, size_t n)
+{
+	struct kipc__pipe_end *e;
+	struct kipc__chan *ch;
+	size_t done = 0;
+	uint64_t seen;
+	int ret;
+
+	kipc_rcu_read_lock();
+	e = lookup_end(fd, 1);
+	if (!e) {
+		kipc_rcu_read_unlock();
+		return -1;
+	}
+	if (!n && !e->p->packet) {
+		kipc_rcu_read_unlock();
+		return 0;
+	}
+	ch = chan(e, e->chan[1]);
+	ret = try_write(e, buf, n, &done, &seen);
+	if (ret == 0 && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
+		if (!hold(e))
+			return fail(-EBADF);
+		do {
+			ret = wait_move(e, e->chan[1], &ch->tail, seen, &ch->tseq, &ch->wsleep,
+					KIPC__ROLE_READ, WAIT_SPIN_NS);
+			if (!ret)
+				ret = try_write(e, buf, n, &done, &seen);
+		} while (ret == 0);
+		kipc__fd_put(&e->f);
+	} else {
+		kipc_rcu_read_unlock();
+	}
+	/* Bytes that went in are reported; the error, if any, next time. */
+	if (done)
+		return (ssize_t)done;
+	if (ret == -EPIPE)
+		broken_pipe();
+	if (ret == 0)
+		ret = -EAGAIN;
+	return ret < 0 ? fail(ret) : 0;
 }
 
 /* ---- fcntl ---- */
