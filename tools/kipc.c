@@ -6,6 +6,8 @@
  *   kipc ls [--json]          every object of the namespace
  *   kipc stat OBJECT...       all fields of objects
  *   kipc rm [-a] OBJECT...    remove objects
+ *   kipc mkfifo /NAME         make a FIFO; kipc write / kipc read copy
+ *                             standard input into one, or one to output
  *   kipc bench [ARGS]         run the benchmark table (the kipc-bench program)
  *   kipc version              print the library version
  *
@@ -33,6 +35,9 @@ static void usage(FILE *f)
 		"  ls [--json]                                  list every IPC object\n"
 		"  stat [--json] OBJECT...                      show an object's fields\n"
 		"  rm [-a] [-m ID] [-M KEY] OBJECT...           remove objects\n"
+		"  mkfifo [-m MODE] /NAME...                    make named FIFOs\n"
+		"  write /NAME                                  standard input into a FIFO\n"
+		"  read /NAME                                   a FIFO to standard output\n"
 		"  bench [--quick] [--json] [--filter SUBSTR]   run the benchmark table\n"
 		"  version                                      print the version\n"
 		"The namespace is $KIPC_NAMESPACE, else /dev/shm/kipc.\n"
@@ -73,6 +78,7 @@ int main(int argc, char **argv)
 		int (*fn)(int argc, char **argv);
 	} verbs[] = {
 		{ "ls", cmd_ls }, { "stat", cmd_stat }, { "rm", cmd_rm },
+		{ "mkfifo", cmd_mkfifo }, { "write", cmd_write }, { "read", cmd_read },
 	};
 
 	if (argc < 2) {

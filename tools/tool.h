@@ -15,6 +15,9 @@
 int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_mkfifo(int argc, char **argv);
+int cmd_write(int argc, char **argv);
+int cmd_read(int argc, char **argv);
 
 /* argv[1] is --help or -h. */
 bool wants_help(int argc, char **argv);

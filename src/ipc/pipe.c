@@ -544,8 +544,17 @@ static int try_write(struct kipc__pipe_end *e, const void *buf, size_t n, size_t
 	if (err)
 		return err;
 	h = ch->head;
-	t = __atomic_load_n(&ch->tail, __ATOMIC_ACQUIRE);
 	err = checked_cap(e, ch, &cap);
+	/*
+	 * The tail is the readers' cache line: read it only when the tail last
+	 * seen leaves too little room (the real one is never behind it), so a
+	 * stream of small writes does not pull that line over at every write.
+	 */
+	t = ch->wtail;
+	if (err || h - t > cap || !room(e, cap, h - t, n, *done)) {
+		t = __atomic_load_n(&ch->tail, __ATOMIC_ACQUIRE);
+		ch->wtail = t;
+	}
 	k = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, *done);
 	if (k > 0) {
 		char *r = ring(e, c);

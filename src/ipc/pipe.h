@@ -50,7 +50,8 @@ struct kipc__chan {
 	uint32_t hseq;			/* futex: readers sleep on it */
 	uint32_t rsleep;		/* readers asleep or about to be */
 	struct kipc_mutex wlock;
-	uint8_t pad0[64 - 40];
+	uint64_t wtail;			/* the tail as writers last read it */
+	uint8_t pad0[64 - 48];
 	/* Written by readers. */
 	uint64_t tail;			/* bytes consumed, ever */
 	uint32_t tseq;			/* futex: writers sleep on it */
