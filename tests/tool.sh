@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TAP: the kipc tool's ls, stat and rm verbs, their output (table and JSON)
+# TAP: the kipc tool's ls, stat, rm, mkfifo, write and read verbs, their output (table and JSON)
 # and their exit codes (0 ok, 1 object missing or failing, 2 usage), over a
 # private namespace.  Objects are made by tests/helpers/mkobj; corrupted
 # ones by hand.  Needs $KIPC_BUILD/kipc and $KIPC_BUILD/tests/helpers/mkobj;
@@ -399,6 +399,52 @@ run "$kipc" ls --json
 jvalid "ls --json with a name that is not UTF-8 is valid JSON (UTF-8)"
 run "$kipc" rm "$bad8"
 check "rm of the non-UTF-8 name: exit 0" test "$rc" = 0
+
+# ---- FIFOs: mkfifo, write, read ----
+
+run "$kipc" mkfifo --help
+check "mkfifo --help: exit 0, usage" test "$rc" = 0 -a -n "$(grep -i usage <<<"$out")"
+run "$kipc" mkfifo
+check "mkfifo without a name: exit 2" test "$rc" = 2
+run "$kipc" mkfifo bad/name
+check "mkfifo of a bad name: exit 2" test "$rc" = 2
+run "$kipc" mkfifo -m 0640 /q
+check "mkfifo -m 0640 /q: exit 0, the file exists with mode 0640" \
+	test "$rc" = 0 -a "$(stat -c %a "$ns/fifo/q" 2>/dev/null)" = 640
+run "$kipc" mkfifo /q
+check "mkfifo of an existing FIFO: exit 1, EEXIST on stderr" \
+	test "$rc" = 1 -a -n "$(grep -i exists <<<"$err")"
+run "$kipc" ls
+r=$(row fifo /q)
+check "ls: /q listed as a fifo, no bytes, 64 KiB, no readers or writers" \
+	test -n "$r" -a -n "$(grep -w 'bytes=0' <<<"$r")" -a -n "$(grep -w 'capacity=65536' <<<"$r")" \
+	-a -n "$(grep -w 'readers=0' <<<"$r")" -a -n "$(grep -w 'writers=0' <<<"$r")"
+# A reader waiting in the background is counted.
+"$kipc" read /q >"$tmp/fifo-out" &
+rpid=$!
+pids+=("$rpid")
+for _ in $(seq 100); do
+	run "$kipc" ls
+	grep -qw 'readers=1' <<<"$(row fifo /q)" && break
+	sleep 0.05
+done
+check "ls: a waiting kipc read counts as one reader" test -n "$(grep -w 'readers=1' <<<"$(row fifo /q)")"
+seq 1 50000 >"$tmp/fifo-in"
+run "$kipc" write /q <"$tmp/fifo-in"
+check "kipc write /q < 288 KB of input: exit 0" test "$rc" = 0
+wait "$rpid"
+rrc=$?
+check "kipc read /q ends with exit 0 once the writer is gone" test "$rrc" = 0
+check "what kipc read printed is exactly what kipc write was given" cmp -s "$tmp/fifo-in" "$tmp/fifo-out"
+run "$kipc" stat fifo:/q
+check "stat fifo:/q: exit 0, capacity and counts shown" \
+	test "$rc" = 0 -a -n "$(grep '^capacity: 65536' <<<"$out")" -a -n "$(grep '^readers: 0' <<<"$out")"
+run "$kipc" write
+check "write without a FIFO: exit 2" test "$rc" = 2
+run "$kipc" read /nonesuch
+check "read of a missing FIFO: exit 1 with a message" test "$rc" = 1 -a -n "$err"
+run "$kipc" rm /q
+check "rm /q removes the FIFO" test "$rc" = 0 -a ! -e "$ns/fifo/q"
 
 # ---- rm -a ----
 
