@@ -37,8 +37,12 @@ static void free_rcu_file(struct kipc_rcu_head *head)
 	free(kipc_container_of(head, struct kipc__file, rcu));
 }
 
-/* Lock held: a table with room for fd. */
-static struct fdtable *room_for(unsigned int fd)
+/*
+ * Lock held: a table with room for fd.  A replaced array goes to *old, for
+ * the caller to free after unlocking: call_rcu() takes RCU's own lock,
+ * which fork() takes before ours, so it must not be called under ours.
+ */
+static struct fdtable *room_for(unsigned int fd, struct fdtable **retired)
 {
 	struct fdtable *old = table, *t;
 	unsigned int size = old ? old->size : FD_INITIAL;
@@ -55,14 +59,13 @@ static struct fdtable *room_for(unsigned int fd)
 		memcpy(t->slot, old->slot, old->size * sizeof(t->slot[0]));
 	/* Release: a lookup that sees the new array sees its slots. */
 	kipc_rcu_assign_pointer(table, t);
-	if (old)
-		kipc_call_rcu(&old->rcu, free_rcu_table);
+	*retired = old;
 	return t;
 }
 
 int kipc__fd_install(struct kipc__file *f)
 {
-	struct fdtable *t;
+	struct fdtable *t, *retired = NULL;
 	unsigned int fd = 0;
 
 	pthread_mutex_lock(&table_lock);
@@ -72,7 +75,7 @@ int kipc__fd_install(struct kipc__file *f)
 		pthread_mutex_unlock(&table_lock);
 		return -EMFILE;
 	}
-	t = room_for(fd);
+	t = room_for(fd, &retired);
 	if (!t) {
 		pthread_mutex_unlock(&table_lock);
 		return -ENOMEM;
@@ -80,6 +83,8 @@ int kipc__fd_install(struct kipc__file *f)
 	/* Release: a lookup that finds f sees it initialised. */
 	__atomic_store_n(&t->slot[fd], f, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&table_lock);
+	if (retired)
+		kipc_call_rcu(&retired->rcu, free_rcu_table);
 	return (int)fd;
 }
 
@@ -142,7 +147,9 @@ int kipc_close(int fd)
 /*
  * fork(): the child's table is the parent's, frozen under the lock.  The
  * child's inherited references are the table's own, so only the types
- * learn of the new holder.
+ * learn of the new holder.  Nothing that takes another lock (call_rcu,
+ * release) runs under this one, so the order of atfork handlers, which is
+ * the link order, cannot deadlock.
  */
 static void fork_prepare(void)
 {
