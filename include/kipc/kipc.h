@@ -25,5 +25,6 @@
 #include <kipc/ipc.h>
 #include <kipc/shm.h>
 #include <kipc/pipe.h>
+#include <kipc/mq.h>
 
 #endif /* KIPC_KIPC_H */

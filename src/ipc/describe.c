@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include "ipc/describe.h"
+#include "ipc/mq.h"
 #include "ipc/pipe.h"
 #include "task.h"
 
@@ -126,6 +127,9 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 		break;
 	case KIPC__OBJ_FIFO:
 		err = kipc__pipe_describe(&obj, d);
+		break;
+	case KIPC__OBJ_MQ:
+		err = kipc__mq_describe(&obj, d);
 		break;
 	}
 	kipc__obj_close(&obj);

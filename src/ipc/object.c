@@ -18,6 +18,7 @@ typedef int (*meta_check_fn)(const void *file, struct kipc__obj_geom *geom);
 /* Types whose layout this build knows; the others are EINVAL. */
 static const meta_check_fn meta_check[KIPC__OBJ_NTYPES] = {
 	[KIPC__OBJ_SYSV_SHM] = kipc__sysv_shm_check,
+	[KIPC__OBJ_MQ] = kipc__mq_check,
 	[KIPC__OBJ_FIFO] = kipc__pipe_check,
 };
 
