@@ -8,6 +8,7 @@
  *   kipc rm [-a] OBJECT...    remove objects
  *   kipc mkfifo /NAME         make a FIFO; kipc write / kipc read copy
  *                             standard input into one, or one to output
+ *   kipc mkqueue /NAME        make a message queue; kipc send / receive
  *   kipc bench [ARGS]         run the benchmark table (the kipc-bench program)
  *   kipc version              print the library version
  *
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 		"  mkfifo [-m MODE] /NAME...                    make named FIFOs\n"
 		"  write /NAME                                  standard input into a FIFO\n"
 		"  read /NAME                                   a FIFO to standard output\n"
+		"  mkqueue [-m MODE] [-n MAX] [-s SIZE] /NAME   make a message queue\n"
+		"  send [-p PRIO] [-n] /NAME [MESSAGE]          send a message\n"
+		"  receive [-p] [-n] /NAME                      receive a message\n"
 		"  bench [--quick] [--json] [--filter SUBSTR]   run the benchmark table\n"
 		"  version                                      print the version\n"
 		"The namespace is $KIPC_NAMESPACE, else /dev/shm/kipc.\n"
@@ -79,6 +83,7 @@ int main(int argc, char **argv)
 	} verbs[] = {
 		{ "ls", cmd_ls }, { "stat", cmd_stat }, { "rm", cmd_rm },
 		{ "mkfifo", cmd_mkfifo }, { "write", cmd_write }, { "read", cmd_read },
+		{ "mkqueue", cmd_mkqueue }, { "send", cmd_send }, { "receive", cmd_receive },
 	};
 
 	if (argc < 2) {

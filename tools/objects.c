@@ -301,6 +301,14 @@ static int resolve(const char *arg, struct ref *r, const char *verb)
 
 /* ---- stat ---- */
 
+static const char *field(const struct kipc__desc *d, const char *key)
+{
+	for (int i = 0; i < d->nfields; i++)
+		if (!strcmp(d->field[i].key, key))
+			return d->field[i].val;
+	return "?";
+}
+
 static void print_stat(const struct kipc__desc *d, int err)
 {
 	char buf[32], name[(NAME_MAX + 2) * 6];
@@ -315,6 +323,12 @@ static void print_stat(const struct kipc__desc *d, int err)
 	for (int i = 0; i < d->nfields; i++)
 		if (strcmp(d->field[i].key, "key") && strcmp(d->field[i].key, "id"))
 			printf("%s: %s\n", d->field[i].key, d->field[i].val);
+	if (!strcmp(d->kind, "mq")) {
+		/* The line the kernel's mqueue file system shows for a queue. */
+		printf("QSIZE:%s", field(d, "QSIZE"));
+		printf(" NOTIFY:%s SIGNO:%s NOTIFY_PID:%s\n", field(d, "NOTIFY"), field(d, "SIGNO"),
+		       field(d, "NOTIFY_PID"));
+	}
 	if (err)
 		printf("error: %s\n", strerror(-err));
 }

@@ -18,6 +18,9 @@ int cmd_rm(int argc, char **argv);
 int cmd_mkfifo(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_read(int argc, char **argv);
+int cmd_mkqueue(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 /* argv[1] is --help or -h. */
 bool wants_help(int argc, char **argv);
