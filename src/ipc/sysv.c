@@ -201,6 +201,9 @@ int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_g
 				kipc__obj_close(obj);
 			return err;
 		}
+		/* Exists but unreadable: under IPC_EXCL the kernel says EEXIST first. */
+		if (err == -EACCES && (flags & IPC_CREAT) && (flags & IPC_EXCL))
+			return -EEXIST;
 		if (err != -ENOENT || !(flags & IPC_CREAT) || !geom)
 			return err;
 		err = create(type, key, flags, geom, init, arg, obj);

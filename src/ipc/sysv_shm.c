@@ -15,7 +15,9 @@
  * user).  Every slot change is under the header's robust mutex.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -280,16 +282,27 @@ static void *map_segment(struct kipc__obj *obj, const void *addr, int shmflg)
 {
 	int prot = PROT_READ | (shmflg & SHM_RDONLY ? 0 : PROT_WRITE) |
 		   (shmflg & SHM_EXEC ? PROT_EXEC : 0);
-	int flags = MAP_SHARED;
+	int flags = MAP_SHARED, fd = obj->fd, err;
 	void *p;
 
 	if (addr)
 		flags |= shmflg & SHM_REMAP ? MAP_FIXED : MAP_FIXED_NOREPLACE;
-	p = mmap((void *)addr, obj->geom.data_size, prot, flags, obj->fd,
-		 (off_t)obj->geom.data_off);
+	if (shmflg & SHM_RDONLY) {
+		/* From a read-only description, so mprotect() cannot make it writable. */
+		char self[32];
+
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", obj->fd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail_ptr(-errno);
+	}
+	p = mmap((void *)addr, obj->geom.data_size, prot, flags, fd, (off_t)obj->geom.data_off);
+	err = errno;
+	if (fd != obj->fd)
+		close(fd);
 	if (p == MAP_FAILED)
 		/* An occupied range without SHM_REMAP is EINVAL, as the kernel's. */
-		return fail_ptr(errno == EEXIST ? -EINVAL : -errno);
+		return fail_ptr(err == EEXIST ? -EINVAL : -err);
 	if (addr && p != addr) {
 		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
 		munmap(p, obj->geom.data_size);
@@ -430,14 +443,17 @@ __attribute__((destructor)) static void shm_exit(void)
 	 */
 	if (pthread_mutex_trylock(&attach_lock))
 		return;
-	for (struct attach *a = attaches; a; a = a->next) {
+	while (attaches) {
+		struct attach *a = attaches;
+
 		if (kipc_mutex_trylock(&a->obj.hdr->lock) == 1) {
 			account(&a->obj, -1);
 			reap_if_unused(&a->obj);
 			kipc__obj_unlock(&a->obj);
 		}
+		attaches = a->next;
+		free(a);
 	}
-	attaches = NULL;
 	pthread_mutex_unlock(&attach_lock);
 }
 
@@ -471,6 +487,17 @@ static void stat_segment(struct kipc__obj *obj, struct shmid_ds *buf)
 	buf->shm_nattch = nattch(obj, obj->writable);
 }
 
+/* The caller owns the segment's file (or is root): for EPERM vs EACCES. */
+static bool owns_id_file(int shmid)
+{
+	char leaf[32], path[PATH_MAX];
+	struct stat st;
+
+	snprintf(leaf, sizeof(leaf), "shm.%d", shmid);
+	return geteuid() == 0 || (!kipc__ns_path(path, KIPC__NS_SYSV, leaf) &&
+				  stat(path, &st) == 0 && st.st_uid == geteuid());
+}
+
 int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct kipc__obj obj;
@@ -481,6 +508,8 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	if (cmd != IPC_RMID && !buf)
 		return fail(-EFAULT);
 	err = open_segment(shmid, &obj);
+	if (err == -EACCES && cmd != IPC_STAT && !owns_id_file(shmid))
+		err = -EPERM;	/* the kernel asks only who owns it */
 	if (err)
 		return fail(err);
 	if (cmd == IPC_STAT) {
