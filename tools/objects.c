@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <kipc/msg.h>
 #include <kipc/shm.h>
 #include "ipc/describe.h"
 #include "ipc/sysv.h"
@@ -446,6 +447,10 @@ static int remove_object(const struct ref *r)
 	switch (obj.geom.type) {
 	case KIPC__OBJ_SYSV_SHM:
 		err = kipc_shmctl(obj.hdr->id, IPC_RMID, NULL) < 0 ? -errno : 0;
+		break;
+	case KIPC__OBJ_SYSV_MSG:
+		/* IPC_RMID, so that waiters wake with EIDRM. */
+		err = kipc_msgctl(obj.hdr->id, IPC_RMID, NULL) < 0 ? -errno : 0;
 		break;
 	default:
 		err = unlink_sysv_names(r->leaf);

@@ -26,5 +26,6 @@
 #include <kipc/shm.h>
 #include <kipc/pipe.h>
 #include <kipc/mq.h>
+#include <kipc/msg.h>
 
 #endif /* KIPC_KIPC_H */

@@ -52,5 +52,6 @@ void kipc__desc_add(struct kipc__desc *d, const char *key, int flags, const char
  * dead (a removed segment whose last user was killed), and destroyed it.
  */
 int kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d);
+int kipc__sysv_msg_describe(struct kipc__obj *obj, struct kipc__desc *d);
 
 #endif

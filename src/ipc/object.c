@@ -20,6 +20,7 @@ static const meta_check_fn meta_check[KIPC__OBJ_NTYPES] = {
 	[KIPC__OBJ_SYSV_SHM] = kipc__sysv_shm_check,
 	[KIPC__OBJ_MQ] = kipc__mq_check,
 	[KIPC__OBJ_FIFO] = kipc__pipe_check,
+	[KIPC__OBJ_SYSV_MSG] = kipc__sysv_msg_check,
 };
 
 int64_t kipc__obj_now(void)

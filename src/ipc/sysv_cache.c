@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The cache of open System V objects; see sysv_cache.h.  A short list under
+ * a mutex: a process uses few objects, and the list is bounded (the least
+ * recently used unheld entry goes beyond CACHE_MAX).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "ipc/sysv.h"
+#include "ipc/sysv_cache.h"
+
+#define CACHE_MAX 32
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kipc__sysv_ref *cache;
+static unsigned int cached;
+
+static void unmap(struct kipc__sysv_ref *r)
+{
+	munmap(r->base, r->geom.file_size);
+	free(r);
+}
+
+/* Lock held: drop unheld entries beyond the bound, oldest (last) first. */
+static void trim(void)
+{
+	struct kipc__sysv_ref **pp = &cache, *r, *victim = NULL, **vp = NULL;
+
+	if (cached <= CACHE_MAX)
+		return;
+	for (; (r = *pp); pp = &r->next)
+		if (!r->refs) {
+			victim = r;
+			vp = pp;
+		}
+	if (victim) {
+		*vp = victim->next;
+		cached--;
+		unmap(victim);
+	}
+}
+
+static int open_ref(uint32_t type, int id, struct kipc__sysv_ref **out)
+{
+	struct kipc__sysv_ref *r = calloc(1, sizeof(*r));
+	struct kipc__obj obj;
+	void *base;
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	err = kipc__sysv_open_id(type, id, &obj);
+	if (!err && !obj.writable) {
+		kipc__obj_close(&obj);
+		err = -EACCES;
+	}
+	if (err) {
+		free(r);
+		return err;
+	}
+	base = mmap(NULL, obj.geom.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, obj.fd, 0);
+	if (base == MAP_FAILED) {
+		err = -errno;
+		kipc__obj_close(&obj);
+		free(r);
+		return err;
+	}
+	r->type = type;
+	r->id = id;
+	r->geom = obj.geom;
+	r->base = base;
+	r->hdr = base;
+	r->meta = (char *)base + sizeof(struct kipc__obj_hdr);
+	r->data = (char *)base + obj.geom.data_off;
+	r->fd_uid = obj.st.st_uid;
+	kipc__obj_close(&obj);
+	*out = r;
+	return 0;
+}
+
+int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
+{
+	struct kipc__sysv_ref **pp, *r, *fresh = NULL;
+	int err;
+
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &cache; (r = *pp); pp = &r->next) {
+		if (r->type != type || r->id != id || r->dead)
+			continue;
+		/* Most recently used first. */
+		*pp = r->next;
+		r->next = cache;
+		cache = r;
+		r->refs++;
+		pthread_mutex_unlock(&cache_lock);
+		*out = r;
+		return 0;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	err = open_ref(type, id, &fresh);
+	if (err)
+		return err;
+	pthread_mutex_lock(&cache_lock);
+	fresh->refs = 1;
+	fresh->next = cache;
+	cache = fresh;
+	cached++;
+	trim();
+	pthread_mutex_unlock(&cache_lock);
+	*out = fresh;
+	return 0;
+}
+
+static void put(struct kipc__sysv_ref *r, bool forget)
+{
+	struct kipc__sysv_ref **pp;
+	bool gone = false;
+
+	pthread_mutex_lock(&cache_lock);
+	if (forget && !r->dead) {
+		r->dead = true;
+		for (pp = &cache; *pp; pp = &(*pp)->next)
+			if (*pp == r) {
+				*pp = r->next;
+				cached--;
+				break;
+			}
+	}
+	gone = --r->refs == 0 && r->dead;
+	pthread_mutex_unlock(&cache_lock);
+	if (gone)
+		unmap(r);
+}
+
+void kipc__sysv_release(struct kipc__sysv_ref *r)
+{
+	put(r, false);
+}
+
+void kipc__sysv_forget(struct kipc__sysv_ref *r)
+{
+	put(r, true);
+}
+
+static void cache_fork_child(void)
+{
+	pthread_mutex_init(&cache_lock, NULL);
+}
+
+__attribute__((constructor)) static void cache_setup(void)
+{
+	pthread_atfork(NULL, NULL, cache_fork_child);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A process's open System V objects, by id, so that msgsnd(), msgrcv() and
+ * semop() cost no system call to find their object: the first use of an id
+ * opens, validates and maps the whole file; later uses find the mapping.
+ * An id is never reused at once (sysv.h), and a removed object says so in
+ * its header's state, which every use reads: a cached mapping of a removed
+ * object answers EIDRM and is dropped.
+ *
+ *   kipc__sysv_hold(type, id, &ref)   0 and a held reference, or -errno
+ *                                     (EINVAL: no such id; EACCES)
+ *   kipc__sysv_release(ref)           done with it
+ *   kipc__sysv_forget(ref)            done, and drop the cached mapping
+ *                                     (the object was removed)
+ */
+#ifndef KIPC_IPC_SYSV_CACHE_H
+#define KIPC_IPC_SYSV_CACHE_H
+
+#include "ipc/object.h"
+
+struct kipc__sysv_ref {
+	struct kipc__sysv_ref *next;
+	uint32_t type;
+	int id;
+	int refs;			/* under the cache lock */
+	bool dead;			/* forgotten: unmap at the last release */
+	struct kipc__obj_geom geom;	/* checked copy */
+	char *base;			/* the whole file */
+	struct kipc__obj_hdr *hdr;
+	void *meta;
+	char *data;
+	uint32_t fd_uid;		/* the file's owner when opened */
+};
+
+int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **ref);
+void kipc__sysv_release(struct kipc__sysv_ref *ref);
+void kipc__sysv_forget(struct kipc__sysv_ref *ref);
+
+#endif
