@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <kipc/msg.h>
+#include <kipc/sem.h>
 #include <kipc/shm.h>
 #include "ipc/describe.h"
 #include "ipc/sysv.h"
@@ -451,6 +452,9 @@ static int remove_object(const struct ref *r)
 	case KIPC__OBJ_SYSV_MSG:
 		/* IPC_RMID, so that waiters wake with EIDRM. */
 		err = kipc_msgctl(obj.hdr->id, IPC_RMID, NULL) < 0 ? -errno : 0;
+		break;
+	case KIPC__OBJ_SYSV_SEM:
+		err = kipc_semctl(obj.hdr->id, 0, IPC_RMID) < 0 ? -errno : 0;
 		break;
 	default:
 		err = unlink_sysv_names(r->leaf);

@@ -27,5 +27,6 @@
 #include <kipc/pipe.h>
 #include <kipc/mq.h>
 #include <kipc/msg.h>
+#include <kipc/sem.h>
 
 #endif /* KIPC_KIPC_H */

@@ -134,6 +134,9 @@ int kipc__describe(enum kipc__ns_kind kind, const char *leaf, struct kipc__desc 
 	case KIPC__OBJ_SYSV_MSG:
 		err = kipc__sysv_msg_describe(&obj, d);
 		break;
+	case KIPC__OBJ_SYSV_SEM:
+		err = kipc__sysv_sem_describe(&obj, d);
+		break;
 	}
 	kipc__obj_close(&obj);
 	return err;

@@ -53,5 +53,6 @@ void kipc__desc_add(struct kipc__desc *d, const char *key, int flags, const char
  */
 int kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d);
 int kipc__sysv_msg_describe(struct kipc__obj *obj, struct kipc__desc *d);
+int kipc__sysv_sem_describe(struct kipc__obj *obj, struct kipc__desc *d);
 
 #endif

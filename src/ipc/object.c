@@ -21,6 +21,7 @@ static const meta_check_fn meta_check[KIPC__OBJ_NTYPES] = {
 	[KIPC__OBJ_MQ] = kipc__mq_check,
 	[KIPC__OBJ_FIFO] = kipc__pipe_check,
 	[KIPC__OBJ_SYSV_MSG] = kipc__sysv_msg_check,
+	[KIPC__OBJ_SYSV_SEM] = kipc__sysv_sem_check,
 };
 
 int64_t kipc__obj_now(void)

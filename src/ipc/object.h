@@ -155,5 +155,6 @@ int kipc__sysv_shm_check(const void *file, struct kipc__obj_geom *geom);
 int kipc__pipe_check(const void *file, struct kipc__obj_geom *geom);
 int kipc__mq_check(const void *file, struct kipc__obj_geom *geom);
 int kipc__sysv_msg_check(const void *file, struct kipc__obj_geom *geom);
+int kipc__sysv_sem_check(const void *file, struct kipc__obj_geom *geom);
 
 #endif

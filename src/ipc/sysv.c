@@ -300,3 +300,18 @@ int kipc__sysv_set_perm(struct kipc__obj *obj, uid_t uid, gid_t gid, mode_t mode
 	h->ctime = kipc__obj_now();
 	return 0;
 }
+
+void kipc__sysv_deadline(struct timespec *deadline, const struct timespec *timeout)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	if (!timeout) {
+		deadline->tv_sec += 365 * 24 * 3600;
+		return;
+	}
+	deadline->tv_sec += timeout->tv_sec;
+	deadline->tv_nsec += timeout->tv_nsec;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+}

@@ -39,6 +39,7 @@
 #define KIPC_IPC_SYSV_H
 
 #include <sys/ipc.h>
+#include <time.h>
 #include "ipc/object.h"
 
 int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_geom *geom,
@@ -49,6 +50,14 @@ bool kipc__sysv_owner_ok(const struct kipc__obj *obj);
 void kipc__sysv_unpublish(struct kipc__obj *obj);
 void kipc__sysv_destroy(struct kipc__obj *obj);
 int kipc__sysv_set_perm(struct kipc__obj *obj, uid_t uid, gid_t gid, mode_t mode);
+
+/*
+ * An absolute CLOCK_MONOTONIC deadline timeout from now, or a year away
+ * if timeout is NULL: System V waits are timed even when they need no
+ * limit, because only a timed futex wait returns EINTR for handlers with
+ * SA_RESTART, and msgsnd(), msgrcv() and semop() are never restarted.
+ */
+void kipc__sysv_deadline(struct timespec *deadline, const struct timespec *timeout);
 
 /* File name stems, by object type: "shm", "msg", "sem". */
 const char *kipc__sysv_stem(uint32_t type);

@@ -308,7 +308,12 @@ static void put_text(struct queue *q, struct msg_desc *d, const char *text, size
  */
 static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleepers)
 {
-	int err = kipc__futex_wait(word, s, NULL, KIPC__FUTEX_SHARED);
+	struct timespec never;
+	int err;
+
+	/* Timed, so that every handler interrupts it: msgsnd/msgrcv never restart. */
+	kipc__sysv_deadline(&never, NULL);
+	err = kipc__futex_wait(word, s, &never, KIPC__FUTEX_SHARED | KIPC__FUTEX_ABS);
 
 	__atomic_fetch_sub(sleepers, 1, __ATOMIC_RELAXED);
 	if (removed(q))

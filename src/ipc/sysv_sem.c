@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: MIT
+/*
+ * System V semaphore sets (seed 004) on object files; see docs/sysv.md.
+ *
+ * A set file holds the meta (a robust mutex, the waiters' futex word, a
+ * table of waiting tasks for GETNCNT/GETZCNT, times), then the semaphores
+ * (value, last operator), then a table of undo records: a process (PID and
+ * start time) and its adjustment per semaphore.  semop() checks every
+ * operation against a copy of the values and applies them all under the
+ * mutex, or none.  A process's undo record is applied when it is dead (it
+ * exited, or was killed): by whoever next looks at the set's values, and
+ * by the watchdog for waiters, so a waiter blocked on a value a dead
+ * process held is woken within KIPC__WATCH_MS.  Values are single stores
+ * under the mutex: a holder that dies leaves nothing half-applied but an
+ * undo record, which is applied or cleared whole.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <kipc/sem.h>
+#include "futex.h"
+#include "ipc/describe.h"
+#include "ipc/sysv.h"
+#include "ipc/sysv_cache.h"
+#include "ipc/watch.h"
+#include "task.h"
+
+#define NWAITERS 256
+
+union kipc_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+	void *info;
+};
+
+struct sem_waiter {
+	uint32_t tid;			/* 0: free */
+	uint32_t semnum;
+	uint64_t start;
+	uint32_t zero;			/* waits for zero, else for an increase */
+	uint32_t reserved;
+};
+
+struct sem_meta {
+	uint32_t nsems;			/* fixed, checked at open */
+	uint32_t undo_size;		/* bytes per undo record */
+	struct kipc_mutex lock;
+	uint32_t seq;			/* futex: waiters sleep on it */
+	uint32_t sleepers;
+	uint32_t nundo;			/* undo records in use (a hint) */
+	uint32_t reserved;
+	int64_t otime;
+	struct sem_waiter waiter[NWAITERS];
+};
+
+struct sem_one {
+	int32_t val;
+	uint32_t pid;			/* last operator */
+};
+
+struct sem_undo {
+	uint32_t pid;			/* 0: free */
+	uint32_t reserved;
+	uint64_t start;
+	int16_t adj[];			/* nsems of them */
+};
+
+struct set {
+	struct kipc__sysv_ref *ref;
+	struct sem_meta *m;
+	struct sem_one *sem;
+	char *undo;
+	uint32_t nsems, undo_size;
+};
+
+static int fail(int err)
+{
+	errno = -err;
+	return -1;
+}
+
+static uint32_t undo_size(uint32_t nsems)
+{
+	return (uint32_t)((sizeof(struct sem_undo) + 2u * nsems + 7) & ~7u);
+}
+
+static void sem_geom(uint32_t nsems, struct kipc__obj_geom *g)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	*g = (struct kipc__obj_geom){ .type = KIPC__OBJ_SYSV_SEM, .nelem = nsems };
+	g->meta_size = (sizeof(struct kipc__obj_hdr) + sizeof(struct sem_meta) + page - 1) &
+		       ~(page - 1);
+	g->data_off = g->meta_size;
+	g->data_size = (uint64_t)nsems * sizeof(struct sem_one) +
+		       (uint64_t)KIPC_SEM_UNDO_PROCS * undo_size(nsems);
+	g->file_size = g->data_off + g->data_size;
+}
+
+int kipc__sysv_sem_check(const void *file, struct kipc__obj_geom *g)
+{
+	const struct sem_meta *m = (const void *)((const char *)file +
+						  sizeof(struct kipc__obj_hdr));
+	struct kipc__obj_geom want;
+	uint32_t nsems;
+
+	if (g->meta_size < sizeof(struct kipc__obj_hdr) + 8)
+		return -EBADMSG;
+	nsems = __atomic_load_n(&m->nsems, __ATOMIC_RELAXED);
+	if (nsems < 1 || nsems > KIPC_SEMMSL ||
+	    __atomic_load_n(&m->undo_size, __ATOMIC_RELAXED) != undo_size(nsems))
+		return -EBADMSG;
+	sem_geom(nsems, &want);
+	if (g->meta_size != want.meta_size || g->data_off != want.data_off ||
+	    g->data_size != want.data_size || g->file_size != want.file_size)
+		return -EBADMSG;
+	g->nelem = nsems;
+	return 0;
+}
+
+static void view(struct kipc__sysv_ref *ref, struct set *s)
+{
+	s->ref = ref;
+	s->m = ref->meta;
+	s->nsems = ref->geom.nelem;
+	s->undo_size = undo_size(s->nsems);
+	s->sem = (struct sem_one *)ref->data;
+	s->undo = ref->data + (size_t)s->nsems * sizeof(struct sem_one);
+}
+
+static struct sem_undo *undo_rec(const struct set *s, uint32_t i)
+{
+	return (struct sem_undo *)(s->undo + (size_t)i * s->undo_size);
+}
+
+static bool removed(const struct set *s)
+{
+	return __atomic_load_n(&s->ref->hdr->state, __ATOMIC_ACQUIRE) == KIPC__OBJ_REMOVED;
+}
+
+static void wake_all(struct set *s)
+{
+	__atomic_fetch_add(&s->m->seq, 1, __ATOMIC_SEQ_CST);
+	kipc__futex_wake(&s->m->seq, INT_MAX, KIPC__FUTEX_SHARED);
+}
+
+/*
+ * Lock held: apply and clear the undo records of dead processes, as the
+ * kernel's exit_sem() would have at their exit: each value moves by the
+ * adjustment, clamped to [0, SEMVMX].  True if a value changed.
+ */
+static bool reap_undo(struct set *s)
+{
+	bool changed = false;
+
+	if (!s->m->nundo)
+		return false;
+	for (uint32_t i = 0; i < KIPC_SEM_UNDO_PROCS; i++) {
+		struct sem_undo *u = undo_rec(s, i);
+
+		if (!u->pid || kipc__proc_alive(u->pid, u->start))
+			continue;
+		for (uint32_t k = 0; k < s->nsems; k++) {
+			int32_t v = s->sem[k].val + u->adj[k];
+
+			if (!u->adj[k])
+				continue;
+			s->sem[k].val = v < 0 ? 0 : v > KIPC_SEMVMX ? KIPC_SEMVMX : v;
+			s->sem[k].pid = u->pid;
+			changed = true;
+		}
+		memset(u->adj, 0, 2u * s->nsems);
+		u->pid = 0;
+		s->m->nundo--;
+	}
+	return changed;
+}
+
+/* Values outside [0, SEMVMX] are corrupt: clamp rather than trust. */
+static void sanitize(struct set *s)
+{
+	for (uint32_t k = 0; k < s->nsems; k++)
+		if (s->sem[k].val < 0 || s->sem[k].val > KIPC_SEMVMX)
+			s->sem[k].val = s->sem[k].val < 0 ? 0 : KIPC_SEMVMX;
+	if (s->m->nundo > KIPC_SEM_UNDO_PROCS)
+		s->m->nundo = KIPC_SEM_UNDO_PROCS;
+}
+
+static int lock_set(struct set *s)
+{
+	int err = kipc_mutex_lock(&s->m->lock);
+
+	if (err == -EOWNERDEAD)
+		err = kipc_mutex_consistent(&s->m->lock);
+	if (err)
+		return -EIDRM;
+	sanitize(s);
+	return 0;
+}
+
+static int hold(int id, struct set *s)
+{
+	struct kipc__sysv_ref *ref;
+	int err = id < 0 ? -EINVAL : kipc__sysv_hold(KIPC__OBJ_SYSV_SEM, id, &ref);
+
+	if (err)
+		return err;
+	view(ref, s);
+	if (removed(s)) {
+		kipc__sysv_forget(ref);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- semget ---- */
+
+static void sem_init(struct kipc__obj *obj, void *arg)
+{
+	struct sem_meta *m = kipc__obj_meta(obj);
+
+	m->nsems = *(uint32_t *)arg;
+	m->undo_size = undo_size(m->nsems);
+	kipc_mutex_init_flags(&m->lock, KIPC_PSHARED);
+}
+
+int kipc_semget(key_t key, int nsems, int semflg)
+{
+	struct kipc__obj_geom g, *geom = &g;
+	union kipc__obj_peek buf;
+	struct kipc__obj obj;
+	uint32_t n = (uint32_t)nsems;
+	int err, id;
+
+	if (nsems < 0 || nsems > KIPC_SEMMSL)
+		return fail(-EINVAL);
+	sem_geom(n ? n : 1, &g);
+	if (nsems == 0) {
+		/* Only an existing set may be looked up with no size. */
+		if (key == IPC_PRIVATE)
+			return fail(-EINVAL);
+		geom = NULL;
+	}
+	err = kipc__sysv_get(KIPC__OBJ_SYSV_SEM, key, semflg, geom, sem_init, &n, &obj, &buf);
+	if (err == -ENOENT && !geom && (semflg & IPC_CREAT))
+		err = -EINVAL;
+	if (err)
+		return fail(err);
+	if ((uint32_t)nsems > obj.geom.nelem) {
+		kipc__obj_close(&obj);
+		return fail(-EINVAL);
+	}
+	id = obj.hdr->id;
+	kipc__obj_close(&obj);
+	return id;
+}
+
+/* ---- semop ---- */
+
+/* Lock held: this process's undo record, made if need be; NULL when full. */
+static struct sem_undo *my_undo(struct set *s, bool make)
+{
+	const struct kipc__proc *self = kipc__proc_self();
+	struct sem_undo *spare = NULL;
+
+	for (uint32_t i = 0; i < KIPC_SEM_UNDO_PROCS; i++) {
+		struct sem_undo *u = undo_rec(s, i);
+
+		if (u->pid == self->pid && u->start == self->start)
+			return u;
+		if (!u->pid && !spare)
+			spare = u;
+	}
+	if (!make)
+		return NULL;
+	if (!spare && reap_undo(s))
+		wake_all(s);
+	for (uint32_t i = 0; !spare && i < KIPC_SEM_UNDO_PROCS; i++)
+		if (!undo_rec(s, i)->pid)
+			spare = undo_rec(s, i);
+	if (spare) {
+		memset(spare->adj, 0, 2u * s->nsems);
+		spare->start = self->start;
+		spare->pid = self->pid;
+		s->m->nundo++;
+	}
+	return spare;
+}
+
+/*
+ * Lock held: try the operations on a copy of the values.  0 (applied),
+ * -EAGAIN with *block the operation that must wait, -ERANGE, -ENOSPC.
+ */
+static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_t *block)
+{
+	int32_t val[KIPC_SEMOPM];
+	struct sem_undo *u = NULL;
+	bool undo = false;
+
+	for (size_t i = 0; i < nsops; i++)
+		val[i] = s->sem[sops[i].sem_num].val;
+	for (size_t i = 0; i < nsops; i++) {
+		int32_t v = s->sem[sops[i].sem_num].val;
+
+		/* Earlier operations on the same semaphore count. */
+		for (size_t j = 0; j < i; j++)
+			if (sops[j].sem_num == sops[i].sem_num)
+				v += sops[j].sem_op;
+		if (sops[i].sem_op == 0 ? v != 0 : v + sops[i].sem_op < 0) {
+			*block = i;
+			return -EAGAIN;
+		}
+		if (v + sops[i].sem_op > KIPC_SEMVMX)
+			return -ERANGE;
+		val[i] = v + sops[i].sem_op;
+		if (sops[i].sem_flg & SEM_UNDO)
+			undo = true;
+	}
+	if (undo) {
+		u = my_undo(s, true);
+		if (!u)
+			return -ENOSPC;
+		for (size_t i = 0; i < nsops; i++) {
+			int32_t a = u->adj[sops[i].sem_num];
+
+			if ((sops[i].sem_flg & SEM_UNDO) &&
+			    (a - sops[i].sem_op > KIPC_SEMVMX || a - sops[i].sem_op < -KIPC_SEMVMX - 1))
+				return -ERANGE;
+		}
+		for (size_t i = 0; i < nsops; i++)
+			if (sops[i].sem_flg & SEM_UNDO)
+				u->adj[sops[i].sem_num] -= sops[i].sem_op;
+	}
+	/* The last value computed for each semaphore is its new value. */
+	for (size_t i = 0; i < nsops; i++) {
+		s->sem[sops[i].sem_num].val = val[i];
+		s->sem[sops[i].sem_num].pid = kipc__proc_self()->pid;
+	}
+	s->m->otime = kipc__obj_now();
+	return 0;
+}
+
+/* Lock held: count this thread as waiting on sops[i] (GETNCNT/GETZCNT). */
+static struct sem_waiter *add_waiter(struct set *s, const struct sembuf *op)
+{
+	for (uint32_t i = 0; i < NWAITERS; i++) {
+		struct sem_waiter *w = &s->m->waiter[i];
+
+		if (w->tid && kipc__task_alive(w->tid, w->start))
+			continue;
+		w->semnum = op->sem_num;
+		w->zero = op->sem_op == 0;
+		w->start = kipc__thread_start();
+		w->tid = kipc__gettid();
+		return w;
+	}
+	return NULL;		/* uncounted, still correct */
+}
+
+struct undo_watch {
+	struct kipc__watch w;
+	struct set *s;
+};
+
+/* The watchdog's question: has a process with undo adjustments died? */
+static bool undo_owner_dead(struct kipc__watch *w)
+{
+	struct set *s = ((struct undo_watch *)w)->s;
+
+	if (!__atomic_load_n(&s->m->nundo, __ATOMIC_RELAXED))
+		return false;
+	for (uint32_t i = 0; i < KIPC_SEM_UNDO_PROCS; i++) {
+		struct sem_undo *u = undo_rec(s, i);
+		uint32_t pid = __atomic_load_n(&u->pid, __ATOMIC_RELAXED);
+
+		if (pid && !kipc__proc_alive(pid, __atomic_load_n(&u->start, __ATOMIC_RELAXED)))
+			return true;
+	}
+	return false;
+}
+
+int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout)
+{
+	struct timespec deadline;
+	struct set s;
+	size_t block;
+	int err;
+
+	if (nsops < 1)
+		return fail(-EINVAL);
+	if (nsops > KIPC_SEMOPM)
+		return fail(-E2BIG);
+	if (!sops)
+		return fail(-EFAULT);
+	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+			timeout->tv_nsec >= 1000000000L))
+		return fail(-EINVAL);
+	/*
+	 * Always a deadline: a timed futex wait returns EINTR for every
+	 * handler, and semop() is never restarted, SA_RESTART or not.
+	 */
+	kipc__sysv_deadline(&deadline, timeout);
+	err = hold(semid, &s);
+	if (err)
+		return fail(err);
+	for (size_t i = 0; i < nsops; i++)
+		if (sops[i].sem_num >= s.nsems) {
+			kipc__sysv_release(s.ref);
+			return fail(-EFBIG);
+		}
+	for (;;) {
+		struct undo_watch uw = { .s = &s };
+		struct sem_waiter *w;
+		uint32_t seq;
+
+		err = lock_set(&s);
+		if (err)
+			break;
+		if (removed(&s)) {
+			kipc_mutex_unlock(&s.m->lock);
+			err = -EIDRM;
+			break;
+		}
+		err = try_ops(&s, sops, nsops, &block);
+		if (err == -EAGAIN && reap_undo(&s)) {
+			/* A dead process's undo changed the values: again. */
+			wake_all(&s);
+			err = try_ops(&s, sops, nsops, &block);
+		}
+		if (err != -EAGAIN) {
+			bool wake = !err && s.m->sleepers;
+
+			kipc_mutex_unlock(&s.m->lock);
+			if (wake)
+				wake_all(&s);
+			break;
+		}
+		if (sops[block].sem_flg & IPC_NOWAIT) {
+			kipc_mutex_unlock(&s.m->lock);
+			break;
+		}
+		w = add_waiter(&s, &sops[block]);
+		s.m->sleepers++;
+		seq = __atomic_load_n(&s.m->seq, __ATOMIC_RELAXED);
+		kipc_mutex_unlock(&s.m->lock);
+		uw.w.gone = undo_owner_dead;
+		uw.w.word = &s.m->seq;
+		err = kipc__watch_add(&uw.w);
+		if (!err) {
+			err = kipc__futex_wait(&s.m->seq, seq, &deadline,
+					       KIPC__FUTEX_SHARED | KIPC__FUTEX_ABS);
+			kipc__watch_del(&uw.w);
+		}
+		if (lock_set(&s) == 0) {
+			s.m->sleepers--;
+			if (w && w->tid == kipc__gettid())
+				w->tid = 0;
+			kipc_mutex_unlock(&s.m->lock);
+		}
+		if (removed(&s)) {
+			err = -EIDRM;
+			break;
+		}
+		if (err == -ETIMEDOUT && timeout) {
+			err = -EAGAIN;	/* semtimedop's answer to a timeout */
+			break;
+		}
+		if (err == -ETIMEDOUT) {
+			kipc__sysv_deadline(&deadline, NULL);
+			err = 0;
+		}
+		if (err == -EINTR)
+			break;
+	}
+	kipc__sysv_release(s.ref);
+	return err ? fail(err) : 0;
+}
+
+int kipc_semop(int semid, struct sembuf *sops, size_t nsops)
+{
+	return kipc_semtimedop(semid, sops, nsops, NULL);
+}
+
+/* ---- semctl ---- */
+
+static int count_waiters(struct set *s, uint32_t semnum, bool zero)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < NWAITERS; i++) {
+		const struct sem_waiter *w = &s->m->waiter[i];
+
+		if (w->tid && w->semnum == semnum && (w->zero != 0) == zero &&
+		    kipc__task_alive(w->tid, w->start))
+			n++;
+	}
+	return n;
+}
+
+/* A semaphore's value is set from outside: undo adjustments for it go. */
+static void clear_adj(struct set *s, uint32_t semnum)
+{
+	for (uint32_t i = 0; i < KIPC_SEM_UNDO_PROCS; i++)
+		undo_rec(s, i)->adj[semnum] = 0;
+}
+
+static void stat_set(const struct kipc__obj_hdr *h, const struct sem_meta *m, uint32_t nsems,
+		     struct semid_ds *buf)
+{
+	memset(buf, 0, sizeof(*buf));
+	buf->sem_perm.__key = h->key;
+	buf->sem_perm.uid = h->uid;
+	buf->sem_perm.gid = h->gid;
+	buf->sem_perm.cuid = h->cuid;
+	buf->sem_perm.cgid = h->cgid;
+	buf->sem_perm.mode = h->mode & 0777;
+	buf->sem_perm.__seq = (unsigned short)((unsigned int)h->id >> 15);
+	buf->sem_otime = m->otime;
+	buf->sem_ctime = h->ctime;
+	buf->sem_nsems = nsems;
+}
+
+static int ctl_owner(int semid, int cmd, union kipc_semun arg)
+{
+	struct kipc__obj obj;
+	struct set s;
+	int err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SEM, semid, &obj);
+
+	if (err == -EACCES)
+		err = -EPERM;
+	if (err)
+		return err;
+	if (!kipc__sysv_owner_ok(&obj) || !obj.writable) {
+		kipc__obj_close(&obj);
+		return -EPERM;
+	}
+	if (cmd == IPC_SET && !arg.buf) {
+		kipc__obj_close(&obj);
+		return -EFAULT;
+	}
+	err = hold(semid, &s);
+	if (!err)
+		err = lock_set(&s);
+	if (err) {
+		kipc__obj_close(&obj);
+		return err == -EIDRM ? -EINVAL : err;
+	}
+	if (cmd == IPC_SET) {
+		err = kipc__sysv_set_perm(&obj, arg.buf->sem_perm.uid, arg.buf->sem_perm.gid,
+					  arg.buf->sem_perm.mode);
+		kipc_mutex_unlock(&s.m->lock);
+		kipc__sysv_release(s.ref);
+	} else {
+		kipc__sysv_unpublish(&obj);
+		kipc__sysv_destroy(&obj);
+		kipc_mutex_unlock(&s.m->lock);
+		wake_all(&s);
+		kipc__sysv_forget(s.ref);
+	}
+	kipc__obj_close(&obj);
+	return err;
+}
+
+int kipc_semctl(int semid, int semnum, int cmd, ...)
+{
+	union kipc_semun arg = { 0 };
+	struct set s;
+	int ret = 0, err;
+	bool wake = false;
+	va_list ap;
+
+	switch (cmd) {
+	case SETVAL: case GETALL: case SETALL: case IPC_STAT: case IPC_SET:
+		va_start(ap, cmd);
+		arg = va_arg(ap, union kipc_semun);
+		va_end(ap);
+		break;
+	case GETVAL: case GETPID: case GETNCNT: case GETZCNT: case IPC_RMID:
+		break;
+	default:
+		return fail(-EINVAL);
+	}
+	if (cmd == IPC_SET || cmd == IPC_RMID) {
+		err = ctl_owner(semid, cmd, arg);
+		return err ? fail(err) : 0;
+	}
+	err = hold(semid, &s);
+	if (err)
+		return fail(err);
+	if ((cmd == GETVAL || cmd == SETVAL || cmd == GETPID || cmd == GETNCNT || cmd == GETZCNT) &&
+	    (semnum < 0 || (uint32_t)semnum >= s.nsems)) {
+		kipc__sysv_release(s.ref);
+		return fail(-EINVAL);
+	}
+	if (((cmd == GETALL || cmd == SETALL) && !arg.array) || (cmd == IPC_STAT && !arg.buf)) {
+		kipc__sysv_release(s.ref);
+		return fail(-EFAULT);
+	}
+	if (cmd == SETVAL && (arg.val < 0 || arg.val > KIPC_SEMVMX)) {
+		kipc__sysv_release(s.ref);
+		return fail(-ERANGE);
+	}
+	if (cmd == SETALL)
+		for (uint32_t k = 0; k < s.nsems; k++)
+			if (arg.array[k] > KIPC_SEMVMX) {
+				kipc__sysv_release(s.ref);
+				return fail(-ERANGE);
+			}
+	err = lock_set(&s);
+	if (err) {
+		kipc__sysv_release(s.ref);
+		return fail(err);
+	}
+	/* What a dead process's exit would have undone is undone first. */
+	wake = reap_undo(&s);
+	switch (cmd) {
+	case GETVAL:
+		ret = s.sem[semnum].val;
+		break;
+	case GETPID:
+		ret = (int)s.sem[semnum].pid;
+		break;
+	case GETNCNT:
+		ret = count_waiters(&s, (uint32_t)semnum, false);
+		break;
+	case GETZCNT:
+		ret = count_waiters(&s, (uint32_t)semnum, true);
+		break;
+	case GETALL:
+		for (uint32_t k = 0; k < s.nsems; k++)
+			arg.array[k] = (unsigned short)s.sem[k].val;
+		break;
+	case SETVAL:
+		s.sem[semnum].val = arg.val;
+		s.sem[semnum].pid = kipc__proc_self()->pid;
+		clear_adj(&s, (uint32_t)semnum);
+		s.ref->hdr->ctime = kipc__obj_now();
+		wake = true;
+		break;
+	case SETALL:
+		for (uint32_t k = 0; k < s.nsems; k++) {
+			s.sem[k].val = arg.array[k];
+			s.sem[k].pid = kipc__proc_self()->pid;
+			clear_adj(&s, k);
+		}
+		s.ref->hdr->ctime = kipc__obj_now();
+		wake = true;
+		break;
+	case IPC_STAT:
+		stat_set(s.ref->hdr, s.m, s.nsems, arg.buf);
+		break;
+	}
+	kipc_mutex_unlock(&s.m->lock);
+	if (wake)
+		wake_all(&s);
+	kipc__sysv_release(s.ref);
+	return ret;
+}
+
+int kipc__sysv_sem_describe(struct kipc__obj *obj, struct kipc__desc *d)
+{
+	const struct sem_meta *m = kipc__obj_meta(obj);
+	struct semid_ds ds;
+
+	stat_set(obj->hdr, m, obj->geom.nelem, &ds);
+	d->size = ds.sem_nsems;
+	kipc__desc_add(d, "nsems", KIPC__DESC_LIVE, "%lu", (unsigned long)ds.sem_nsems);
+	kipc__desc_add(d, "otime", 0, "%lld", (long long)ds.sem_otime);
+	kipc__desc_add(d, "undo_procs", 0, "%u", m->nundo);
+	return 0;
+}
