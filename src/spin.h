@@ -21,6 +21,16 @@
 #include "arch.h"
 
 #define KIPC__SPIN_YIELD_NS     50000
+/*
+ * How long an IPC waiter (pipe, queue, semaphore set) spins for its
+ * partner before sleeping: about twice what a futex wake-up takes to get
+ * a sleeper running again on a virtual machine, so that two processes
+ * exchanging messages settle into spinning rather than waking each other
+ * through the scheduler at every message.  All but the first
+ * KIPC__IPC_PAUSE_NS of it is spent yielding.
+ */
+#define KIPC__IPC_SPIN_NS       100000
+#define KIPC__IPC_PAUSE_NS      10000
 #define KIPC__SPIN_CLOCK_EVERY  16
 
 struct kipc__spinwait {
@@ -58,6 +68,61 @@ static inline void kipc__spinwait_relax(struct kipc__spinwait *w)
 		kipc__cpu_relax();
 	else
 		sched_yield();
+}
+
+/*
+ * An IPC waiter's spin, with one budget of KIPC__IPC_SPIN_NS for the whole
+ * wait, however many times it wakes to find its condition still false
+ * (the partner's own step may change the word first):
+ *
+ *	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
+ *	...lock; not yet: seen = *word; unlock;
+ *	if (kipc__ipc_spin(&sp, word, seen)) continue;	// changed: retry
+ *	...budget spent: announce yourself and sleep; then kipc__ipc_spin_reset()
+ */
+struct kipc__ipc_spin {
+	struct kipc__spinwait sw;
+	int state;		/* 0 not started, 1 spinning, 2 spent */
+};
+
+#define KIPC__IPC_SPIN_INIT { { 0, 0, 0 }, 0 }
+
+/* true: *word moved from seen (retry); false: the budget is spent (sleep). */
+static inline int kipc__ipc_spin(struct kipc__ipc_spin *s, const uint32_t *word, uint32_t seen)
+{
+	if (s->state == 2)
+		return 0;
+	if (s->state == 0) {
+		kipc__spinwait_init(&s->sw);
+		s->state = 1;
+	}
+	while (kipc__spinwait_elapsed(&s->sw) < KIPC__IPC_SPIN_NS) {
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen)
+			return 1;
+		/*
+		 * Pause briefly, then yield: a partner sharing this CPU (more
+		 * processes than CPUs) must get to run for the word to move.
+		 */
+		if (++s->sw.steps % KIPC__SPIN_CLOCK_EVERY == 0)
+			s->sw.now = kipc__now_ns();
+		if (kipc__spinwait_elapsed(&s->sw) < KIPC__IPC_PAUSE_NS)
+			kipc__cpu_relax();
+		else
+			sched_yield();
+	}
+	/* One more look under the caller's lock before it sleeps. */
+	s->state = 2;
+	return 1;
+}
+
+static inline int kipc__ipc_spin_spent(const struct kipc__ipc_spin *s)
+{
+	return s->state == 2;
+}
+
+static inline void kipc__ipc_spin_reset(struct kipc__ipc_spin *s)
+{
+	s->state = 0;
 }
 
 #endif

@@ -32,8 +32,6 @@
 #define SLOT_FREE	0u
 #define SLOT_FULL	0x4d534731u	/* "MSG1": anything else is free */
 #define NO_SLOT		UINT32_MAX
-/* Spin this long for a message (or room) before sleeping. */
-#define WAIT_SPIN_NS	20000
 
 struct mq_slot {
 	uint32_t state;
@@ -295,23 +293,12 @@ static int sleep_on(uint32_t *word, uint32_t s, uint32_t *sleepers, const struct
 	return err == -EAGAIN ? 0 : err;
 }
 
-/* Spin (no lock) while *count reads value, for a quick reply. */
-static void spin_while(const uint32_t *count, uint32_t value)
-{
-	struct kipc__spinwait sw;
-
-	kipc__spinwait_init(&sw);
-	while (kipc__spinwait_elapsed(&sw) < WAIT_SPIN_NS &&
-	       __atomic_load_n(count, __ATOMIC_RELAXED) == value)
-		kipc__spinwait_relax(&sw);
-}
-
 int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int prio,
 		      const struct timespec *abs)
 {
 	struct mq_end *q;
 	struct notice n = { .kind = -1 };
-	bool spun = false;
+	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	int err;
 
 	if (prio >= KIPC_MQ_PRIO_MAX)
@@ -365,20 +352,19 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 			err = -EAGAIN;
 			goto out;
 		}
-		if (!spun) {
+		if (!kipc__ipc_spin_spent(&sp)) {
 			/* Unannounced, so a receiver makes no wake-up call for us. */
 			unlock_queue(q);
-			spin_while(&m->curmsgs, q->maxmsg);
-			spun = true;
+			kipc__ipc_spin(&sp, &m->curmsgs, q->maxmsg);
 			continue;
 		}
+		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
 		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
 		unlock_queue(q);
 		err = sleep_on(&m->sseq, s, &m->ssleep, abs);
 		if (err)
 			goto out;
-		spun = false;
 	}
 out:
 	kipc__fd_put(&q->f);
@@ -394,7 +380,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 			     const struct timespec *abs)
 {
 	struct mq_end *q;
-	bool spun = false;
+	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	ssize_t ret;
 	int err;
 
@@ -444,19 +430,18 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 			err = -EAGAIN;
 			goto out;
 		}
-		if (!spun) {
+		if (!kipc__ipc_spin_spent(&sp)) {
 			unlock_queue(q);
-			spin_while(&m->curmsgs, 0);
-			spun = true;
+			kipc__ipc_spin(&sp, &m->curmsgs, 0);
 			continue;
 		}
+		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
 		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
 		unlock_queue(q);
 		err = sleep_on(&m->rseq, s, &m->rsleep, abs);
 		if (err)
 			goto out;
-		spun = false;
 	}
 out:
 	kipc__fd_put(&q->f);

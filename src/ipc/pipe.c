@@ -30,8 +30,6 @@
 #include "ipc/watch.h"
 #include "spin.h"
 
-/* Spin this long for the other side before sleeping. */
-#define WAIT_SPIN_NS 20000
 /* A writer re-checks that some reader lives this often (a killed reader). */
 #define PROBE_EVERY_NS 100000000ull
 
@@ -628,7 +626,7 @@ ssize_t kipc_read(int fd, void *buf, size_t n)
 	ret = try_read(e, buf, n, &seen);
 	if (ret == -EAGAIN && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
 		kipc__spinwait_init(&sw);
-		while (ret == -EAGAIN && kipc__spinwait_elapsed(&sw) < WAIT_SPIN_NS) {
+		while (ret == -EAGAIN && kipc__spinwait_elapsed(&sw) < KIPC__IPC_SPIN_NS) {
 			kipc__spinwait_relax(&sw);
 			if (__atomic_load_n(&ch->head, __ATOMIC_RELAXED) != seen)
 				ret = try_read(e, buf, n, &seen);
@@ -680,7 +678,7 @@ ssize_t kipc_write(int fd, const void *buf, size_t n)
 			return fail(-EBADF);
 		do {
 			ret = wait_move(e, e->chan[1], &ch->tail, seen, &ch->tseq, &ch->wsleep,
-					KIPC__ROLE_READ, WAIT_SPIN_NS);
+					KIPC__ROLE_READ, KIPC__IPC_SPIN_NS);
 			if (!ret)
 				ret = try_write(e, buf, n, &done, &seen);
 		} while (ret == 0);

@@ -31,7 +31,6 @@
 #define DESC_FREE	0u
 #define DESC_FULL	0x4d534756u	/* "MSGV" */
 #define NONE		UINT32_MAX
-#define WAIT_SPIN_NS	20000
 
 struct msg_desc {
 	uint32_t state;
@@ -55,6 +54,7 @@ struct msg_meta {
 	int64_t stime, rtime;
 	uint32_t rseq, rsleep;		/* futex and count: waiting receivers */
 	uint32_t sseq, ssleep;		/* the same for senders */
+	uint32_t arrivals, departures;	/* counters spinners watch */
 	uint32_t bnext[NBLOCKS];	/* block chains and the free list */
 };
 
@@ -321,20 +321,11 @@ static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleep
 	return err == -EINTR ? err : 0;
 }
 
-static void spin_until(const uint32_t *word, uint32_t s)
-{
-	struct kipc__spinwait sw;
-
-	kipc__spinwait_init(&sw);
-	while (kipc__spinwait_elapsed(&sw) < WAIT_SPIN_NS && __atomic_load_n(word, __ATOMIC_RELAXED) == s)
-		kipc__spinwait_relax(&sw);
-}
-
 int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
 	const struct kipc_msgbuf_hdr *hdr = msgp;
+	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	struct queue q;
-	bool spun = false;
 	long mtype;
 	int err;
 
@@ -382,6 +373,7 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			m->cbytes += msgsz;
 			m->lspid = kipc__proc_self()->pid;
 			m->stime = kipc__obj_now();
+			__atomic_store_n(&m->arrivals, m->arrivals + 1, __ATOMIC_RELEASE);
 			wake = m->rsleep != 0;
 			kipc_mutex_unlock(&m->lock);
 			if (wake)
@@ -394,20 +386,20 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			break;
 		}
 		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
-		if (!spun) {
-			uint32_t qnum = m->qnum;
+		if (!kipc__ipc_spin_spent(&sp)) {
+			/* Unannounced: wait for a departure without a wake-up call. */
+			uint32_t seen = m->departures;
 
 			kipc_mutex_unlock(&m->lock);
-			spin_until(&m->qnum, qnum);
-			spun = true;
+			kipc__ipc_spin(&sp, &m->departures, seen);
 			continue;
 		}
+		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
 		kipc_mutex_unlock(&m->lock);
 		err = sleep_on(&q, &m->sseq, s, &m->ssleep);
 		if (err)
 			break;
-		spun = false;
 	}
 	kipc__sysv_release(q.ref);
 	return err ? fail(err) : 0;
@@ -464,8 +456,8 @@ static void take_text(struct queue *q, struct msg_desc *d, char *out, size_t n)
 ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
 	struct kipc_msgbuf_hdr *hdr = msgp;
+	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	struct queue q;
-	bool spun = false;
 	ssize_t ret = 0;
 	int err;
 
@@ -516,6 +508,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			m->cbytes -= d->len;
 			m->lrpid = kipc__proc_self()->pid;
 			m->rtime = kipc__obj_now();
+			__atomic_store_n(&m->departures, m->departures + 1, __ATOMIC_RELEASE);
 			wake = m->ssleep != 0;
 			kipc_mutex_unlock(&m->lock);
 			if (wake)
@@ -528,21 +521,20 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			break;
 		}
 		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
-		if (!spun) {
-			uint32_t qnum = m->qnum;
+		if (!kipc__ipc_spin_spent(&sp)) {
+			/* Unannounced: wait for an arrival without a wake-up call. */
+			uint32_t seen = m->arrivals;
 
-			/* Any arrival changes the count; a reply usually comes soon. */
 			kipc_mutex_unlock(&m->lock);
-			spin_until(&m->qnum, qnum);
-			spun = true;
+			kipc__ipc_spin(&sp, &m->arrivals, seen);
 			continue;
 		}
+		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
 		kipc_mutex_unlock(&m->lock);
 		err = sleep_on(&q, &m->rseq, s, &m->rsleep);
 		if (err)
 			break;
-		spun = false;
 	}
 	kipc__sysv_release(q.ref);
 	return err ? fail(err) : ret;

@@ -26,6 +26,7 @@
 #include "ipc/sysv.h"
 #include "ipc/sysv_cache.h"
 #include "ipc/watch.h"
+#include "spin.h"
 #include "task.h"
 
 #define NWAITERS 256
@@ -52,7 +53,7 @@ struct sem_meta {
 	uint32_t seq;			/* futex: waiters sleep on it */
 	uint32_t sleepers;
 	uint32_t nundo;			/* undo records in use (a hint) */
-	uint32_t reserved;
+	uint32_t version;		/* changes with every value change */
 	int64_t otime;
 	struct sem_waiter waiter[NWAITERS];
 };
@@ -177,6 +178,8 @@ static bool reap_undo(struct set *s)
 		u->pid = 0;
 		s->m->nundo--;
 	}
+	if (changed)
+		__atomic_store_n(&s->m->version, s->m->version + 1, __ATOMIC_RELEASE);
 	return changed;
 }
 
@@ -341,6 +344,7 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 		s->sem[sops[i].sem_num].pid = kipc__proc_self()->pid;
 	}
 	s->m->otime = kipc__obj_now();
+	__atomic_store_n(&s->m->version, s->m->version + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -387,6 +391,7 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 {
 	struct timespec deadline;
 	struct set s;
+	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	size_t block;
 	int err;
 
@@ -443,6 +448,15 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 			kipc_mutex_unlock(&s.m->lock);
 			break;
 		}
+		if (!kipc__ipc_spin_spent(&sp)) {
+			/* Unannounced, so the partner's semop makes no wake-up call. */
+			uint32_t v = s.m->version;
+
+			kipc_mutex_unlock(&s.m->lock);
+			kipc__ipc_spin(&sp, &s.m->version, v);
+			continue;
+		}
+		kipc__ipc_spin_reset(&sp);
 		w = add_waiter(&s, &sops[block]);
 		s.m->sleepers++;
 		seq = __atomic_load_n(&s.m->seq, __ATOMIC_RELAXED);
@@ -639,6 +653,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 		s.sem[semnum].pid = kipc__proc_self()->pid;
 		clear_adj(&s, (uint32_t)semnum);
 		s.ref->hdr->ctime = kipc__obj_now();
+		__atomic_store_n(&s.m->version, s.m->version + 1, __ATOMIC_RELEASE);
 		wake = true;
 		break;
 	case SETALL:
@@ -648,6 +663,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 			clear_adj(&s, k);
 		}
 		s.ref->hdr->ctime = kipc__obj_now();
+		__atomic_store_n(&s.m->version, s.m->version + 1, __ATOMIC_RELEASE);
 		wake = true;
 		break;
 	case IPC_STAT:

@@ -79,11 +79,13 @@ int kipc__watch_add(struct kipc__watch *w)
 	if (!started)
 		err = start();
 	if (!err) {
+		/* The watchdog sleeps untimed only on an empty list: wake it then. */
+		if (head.next == &head)
+			pthread_cond_signal(&watch_cond);
 		w->next = &head;
 		w->prev = head.prev;
 		head.prev->next = w;
 		head.prev = w;
-		pthread_cond_signal(&watch_cond);
 	}
 	pthread_mutex_unlock(&watch_lock);
 	return err;
