@@ -149,7 +149,8 @@ static uint64_t stat_start(pid_t pid)
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	/* The task/ form, as the library: qemu-user fakes /proc/<own pid>/stat. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;

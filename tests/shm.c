@@ -1066,10 +1066,17 @@ static void test_attach(void)
 		_exit(99);
 	}
 	status = wait_status(pid);
-	ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "an unrelated (exec'd) process attached by id and saw the data (status %#x)", status);
-	ok(!strcmp(a + 1000, "written by an unrelated process"),
-	   "... and the parent sees what it wrote");
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 99) {
+		/* qemu-user without binfmt_misc cannot exec a foreign binary. */
+		ok(1, "# SKIP this program cannot exec itself here (qemu-user?)");
+		ok(1, "# SKIP ... so no unrelated process wrote");
+	} else {
+		ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "an unrelated (exec'd) process attached by id and saw the data (status %#x)",
+		   status);
+		ok(!strcmp(a + 1000, "written by an unrelated process"),
+		   "... and the parent sees what it wrote");
+	}
 
 	/* SHM_RDONLY: reads work, a write is a SIGSEGV. */
 	reset_results();
