@@ -400,6 +400,29 @@ jvalid "ls --json with a name that is not UTF-8 is valid JSON (UTF-8)"
 run "$kipc" rm "$bad8"
 check "rm of the non-UTF-8 name: exit 0" test "$rc" = 0
 
+# ---- System V message queues and semaphore sets ----
+
+run "$mkobj" msg 0x7100 3
+idq=$out
+run "$mkobj" sem 0x7200 4
+ids=$out
+run "$kipc" ls
+r=$(row sysv-msg "$idq")
+check "ls: the message queue, key 0x00007100, 3 messages of 30 bytes" \
+	test -n "$r" -a "$(col "$r" 3)" = 0x00007100 -a -n "$(grep -w 'qnum=3' <<<"$r")" \
+	-a -n "$(grep -w 'cbytes=30' <<<"$r")"
+r=$(row sysv-sem "$ids")
+check "ls: the semaphore set, key 0x00007200, 4 semaphores" \
+	test -n "$r" -a "$(col "$r" 3)" = 0x00007200 -a -n "$(grep -w 'nsems=4' <<<"$r")"
+run "$kipc" stat "sysv-msg:$idq"
+check "stat sysv-msg:$idq: exit 0, qbytes 16384" test "$rc" = 0 -a -n "$(grep '^qbytes: 16384' <<<"$out")"
+run "$kipc" rm -q "$idq"
+check "rm -q $idq removes the queue" test "$rc" = 0 -a ! -e "$ns/sysv/msg.$idq" -a ! -e "$ns/sysv/msg.key.00007100"
+run "$kipc" rm -S 0x7200
+check "rm -S 0x7200 removes the set by key" test "$rc" = 0 -a ! -e "$ns/sysv/sem.$ids"
+run "$kipc" rm -q "$idq"
+check "rm -q of a removed queue: exit 1" test "$rc" = 1 -a -n "$(grep 'no such message queue' <<<"$err")"
+
 # ---- FIFOs: mkfifo, write, read ----
 
 run "$kipc" mkfifo --help

@@ -8,6 +8,7 @@
  *   KIND:ID        a System V object by id: sysv-shm:5
  * and kipc rm also takes ipcrm's -m ID / -M KEY.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -484,9 +485,16 @@ static int rm_mine(enum kipc__ns_kind kind, const char *leaf, void *arg)
 	return 0;
 }
 
-/* ipcrm's -m ID / -M KEY for System V segments. */
+/*
+ * ipcrm's options: -m/-M a segment, -q/-Q a message queue, -s/-S a
+ * semaphore set, by id (lower case) or key (upper case).  By key, the key
+ * link itself names the object: it is there even if the object is corrupt.
+ */
 static int sysv_option(int opt, const char *val, struct ref *r)
 {
+	const char *stem = strchr("mM", opt) ? "shm" : strchr("qQ", opt) ? "msg" : "sem";
+	const char *what = stem[0] == 's' && stem[1] == 'h' ? "segment" :
+			   stem[0] == 'm' ? "message queue" : "semaphore set";
 	char *end;
 	long long v = strtoll(val, &end, 0);
 
@@ -495,21 +503,16 @@ static int sysv_option(int opt, const char *val, struct ref *r)
 		return EXIT_USAGE;
 	}
 	r->kind = KIPC__NS_SYSV;
-	if (opt == 'm') {
-		snprintf(r->leaf, sizeof(r->leaf), "shm.%lld", v);
+	if (islower(opt)) {
+		snprintf(r->leaf, sizeof(r->leaf), "%s.%lld", stem, v);
 		if (v >= 0 && exists(r->kind, r->leaf))
 			return 0;
 	} else if (v != IPC_PRIVATE) {
-		int id = kipc_shmget((key_t)v, 0, 0);
-
-		if (id >= 0)
-			snprintf(r->leaf, sizeof(r->leaf), "shm.%d", id);
-		else	/* a corrupted segment still has its key link */
-			snprintf(r->leaf, sizeof(r->leaf), "shm.key.%08x", (unsigned int)v);
+		snprintf(r->leaf, sizeof(r->leaf), "%s.key.%08x", stem, (unsigned int)v);
 		if (exists(r->kind, r->leaf))
 			return 0;
 	}
-	fprintf(stderr, "kipc rm: -%c %s: no such segment\n", opt, val);
+	fprintf(stderr, "kipc rm: -%c %s: no such %s\n", opt, val, what);
 	return EXIT_OBJECT;
 }
 
@@ -519,9 +522,10 @@ int cmd_rm(int argc, char **argv)
 	int rc = 0, opt, named = 0;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: kipc rm [-a] [-m SHMID] [-M SHMKEY] [OBJECT...]\n"
+		printf("usage: kipc rm [-a] [-m|-q|-s ID] [-M|-Q|-S KEY] [OBJECT...]\n"
 		       "Remove objects.  OBJECT is /NAME, KIND:/NAME (shm, mq, fifo) or\n"
-		       "sysv-shm:ID; -m and -M name System V segments as ipcrm does.  A System V\n"
+		       "sysv-shm:ID (sysv-msg:, sysv-sem:); as ipcrm, -m/-M name a System V\n"
+		       "segment by id/key, -q/-Q a message queue, -s/-S a semaphore set.  A\n"
 		       "segment still attached lives on until its last detach (IPC_RMID).\n"
 		       "-a removes every object the caller owns, corrupted ones included.\n"
 		       "Exit 0; 1 if an object is missing or cannot be removed; 2 for bad usage.\n");
@@ -529,7 +533,7 @@ int cmd_rm(int argc, char **argv)
 	}
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "am:M:")) != -1) {
+	while ((opt = getopt(argc, argv, "am:M:q:Q:s:S:")) != -1) {
 		struct ref r;
 		int err;
 
@@ -537,8 +541,7 @@ int cmd_rm(int argc, char **argv)
 		case 'a':
 			all = true;
 			break;
-		case 'm':
-		case 'M':
+		case 'm': case 'M': case 'q': case 'Q': case 's': case 'S':
 			named++;
 			err = sysv_option(opt, optarg, &r);
 			if (!err && (err = remove_object(&r))) {
@@ -549,7 +552,7 @@ int cmd_rm(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "kipc rm: bad option '-%c'\n"
-				"usage: kipc rm [-a] [-m SHMID] [-M SHMKEY] [OBJECT...]\n", optopt);
+				"usage: kipc rm [-a] [-m|-q|-s ID] [-M|-Q|-S KEY] [OBJECT...]\n", optopt);
 			return EXIT_USAGE;
 		}
 	}
@@ -569,7 +572,7 @@ int cmd_rm(int argc, char **argv)
 
 		rc = rc > err ? rc : err;
 	} else if (!named) {
-		fprintf(stderr, "usage: kipc rm [-a] [-m SHMID] [-M SHMKEY] [OBJECT...]\n");
+		fprintf(stderr, "usage: kipc rm [-a] [-m|-q|-s ID] [-M|-Q|-S KEY] [OBJECT...]\n");
 		return EXIT_USAGE;
 	}
 	return rc;

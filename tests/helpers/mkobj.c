@@ -11,6 +11,10 @@
  *                                 wait for SIGTERM/SIGINT or SECONDS and
  *                                 exit normally, still attached (the
  *                                 library's exit handler detaches)
+ *   mkobj msg KEY COUNT           create a System V message queue holding
+ *                                 COUNT 10-byte messages; prints its id
+ *   mkobj sem KEY NSEMS           create a System V semaphore set; prints
+ *                                 its id
  *   mkobj seed FILE               write the bytes of a freshly created
  *                                 System V segment file to FILE, with its
  *                                 creator, times and id made constant so
@@ -27,6 +31,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <kipc/msg.h>
+#include <kipc/sem.h>
 #include <kipc/shm.h>
 #include "ipc/namespace.h"
 #include "ipc/object.h"
@@ -34,7 +40,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: mkobj shm /NAME SIZE MODE | sysv KEY SIZE MODE |\n"
-			"       attach ID SECONDS | seed FILE\n");
+			"       msg KEY COUNT | sem KEY NSEMS | attach ID SECONDS | seed FILE\n");
 	return 2;
 }
 
@@ -51,6 +57,26 @@ static bool number(const char *s, int base, long long *v)
 	errno = 0;
 	*v = strtoll(s, &end, base);
 	return *s && !*end && !errno;
+}
+
+/* A message queue with count messages, or a set of count semaphores. */
+static int make_msg_sem(bool msg, const char *key_s, const char *count_s)
+{
+	struct { long mtype; char text[10]; } m = { 1, "0123456789" };
+	long long key, count;
+	int id;
+
+	if (!number(key_s, 0, &key) || !number(count_s, 10, &count) || count < 0)
+		return usage();
+	id = msg ? kipc_msgget((key_t)key, IPC_CREAT | 0600)
+		 : kipc_semget((key_t)key, (int)count, IPC_CREAT | 0600);
+	if (id < 0)
+		return failed(msg ? "msgget" : "semget");
+	for (long long i = 0; msg && i < count; i++)
+		if (kipc_msgsnd(id, &m, sizeof(m.text), IPC_NOWAIT) < 0)
+			return failed("msgsnd");
+	printf("%d\n", id);
+	return 0;
 }
 
 static int make_shm(const char *name, const char *size_s, const char *mode_s)
@@ -167,6 +193,8 @@ int main(int argc, char **argv)
 		return make_shm(argv[2], argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "sysv"))
 		return make_sysv(argv[2], argv[3], argv[4]);
+	if (argc == 4 && (!strcmp(argv[1], "msg") || !strcmp(argv[1], "sem")))
+		return make_msg_sem(argv[1][1] == 's', argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "attach"))
 		return attach(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "seed"))
