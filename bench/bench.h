@@ -22,7 +22,9 @@
 #ifndef KIPC_BENCH_H
 #define KIPC_BENCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A figure a row does not measure: fairness and longest wait by default. */
 #define BENCH_NA (-1.0)
@@ -102,6 +104,15 @@ uint64_t bench_now_ns(void);
  */
 void bench_pin(unsigned int idx);
 void bench_unpin(void);
+
+/*
+ * The other process of a two-process row: bench_fork(cpu) forks a child
+ * that dies with its parent and runs pinned to CPU cpu (it returns 0 in the
+ * child, as fork); bench_reap(pid, ok) waits for it, killing it first if
+ * !ok, and is true if ok and the child exited with status 0.
+ */
+pid_t bench_fork(unsigned int cpu);
+bool bench_reap(pid_t pid, bool ok);
 
 /* Results: a time alone, or a failure after reporting what failed (errno). */
 struct bench_result bench_ns(double ns_per_op);

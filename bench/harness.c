@@ -6,12 +6,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <kipc/barrier.h>
 #include "arch.h"
 #include "bench.h"
@@ -163,4 +167,30 @@ struct bench_result bench_threads(const struct bench_run *run,
 	free(g);
 	free(w);
 	return r;
+}
+
+pid_t bench_fork(unsigned int cpu)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		/* Never outlive the parent, even one that died before prctl. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
+		bench_pin(cpu);
+	}
+	return pid;
+}
+
+bool bench_reap(pid_t pid, bool ok)
+{
+	int status;
+	pid_t w;
+
+	if (!ok)
+		kill(pid, SIGKILL);
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	return ok && w == pid && WIFEXITED(status) && !WEXITSTATUS(status);
 }

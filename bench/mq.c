@@ -11,17 +11,13 @@
  * Beside the round trip, a SOCK_SEQPACKET socket pair, the kernel's other
  * message channel.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <kipc/mq.h>
 #include "bench.h"
@@ -102,30 +98,7 @@ struct mq_case {
 	unsigned int senders;
 };
 
-static pid_t spawn(pid_t parent, unsigned int cpu)
-{
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(1);
-		bench_pin(cpu);
-	}
-	return pid;
-}
-
-static bool reap(pid_t pid, bool ok)
-{
-	int status;
-	pid_t w;
-
-	if (!ok)
-		kill(pid, SIGKILL);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	return ok && w == pid && WIFEXITED(status) && !WEXITSTATUS(status);
-}
 
 /* Receiver in this process; senders are children, each sending its share. */
 static struct bench_result one_way(const struct bench_run *run, const struct q_ops *o,
@@ -143,7 +116,7 @@ static struct bench_result one_way(const struct bench_run *run, const struct q_o
 	bench_pin(0);
 	t0 = bench_now_ns();
 	for (unsigned int s = 0; s < c->senders; s++) {
-		pids[s] = spawn(getpid(), 1);
+		pids[s] = bench_fork(1);
 		if (pids[s] == 0) {
 			uint64_t n = run->iters / c->senders + (s < run->iters % c->senders);
 
@@ -158,7 +131,7 @@ static struct bench_result one_way(const struct bench_run *run, const struct q_o
 	t1 = bench_now_ns();
 	bench_unpin();
 	for (unsigned int s = 0; s < c->senders; s++)
-		ok = reap(pids[s], ok) && ok;
+		ok = bench_reap(pids[s], ok) && ok;
 	o->close_unlink(q, name);
 	free(buf);
 	if (!ok)
@@ -181,7 +154,7 @@ static struct bench_result ping_pong(const struct bench_run *run, const struct q
 		if (q[i] < 0)
 			return bench_failed("mq_open");
 	}
-	pid = spawn(getpid(), 1);
+	pid = bench_fork(1);
 	if (pid == 0) {
 		for (uint64_t i = 0; i < run->iters + 1; i++)
 			if (o->receive(q[0], buf, msgsize) < 0 || o->send(q[1], buf, msgsize) < 0)
@@ -195,7 +168,7 @@ static struct bench_result ping_pong(const struct bench_run *run, const struct q
 		ok = o->send(q[0], buf, msgsize) == 0 && o->receive(q[1], buf, msgsize) > 0;
 	t1 = bench_now_ns();
 	bench_unpin();
-	ok = reap(pid, ok);
+	ok = bench_reap(pid, ok);
 	o->close_unlink(q[0], name[0]);
 	o->close_unlink(q[1], name[1]);
 	if (!ok)
@@ -214,7 +187,7 @@ static struct bench_result seqpacket_pp(const struct bench_run *run)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		return bench_failed("socketpair");
-	pid = spawn(getpid(), 1);
+	pid = bench_fork(1);
 	if (pid == 0) {
 		for (uint64_t i = 0; i < run->iters + 1; i++)
 			if (read(sv[1], buf, sizeof(buf)) <= 0 || write(sv[1], buf, sizeof(buf)) <= 0)
@@ -228,7 +201,7 @@ static struct bench_result seqpacket_pp(const struct bench_run *run)
 		ok = write(sv[0], buf, sizeof(buf)) > 0 && read(sv[0], buf, sizeof(buf)) > 0;
 	t1 = bench_now_ns();
 	bench_unpin();
-	ok = reap(pid, ok);
+	ok = bench_reap(pid, ok);
 	close(sv[0]);
 	close(sv[1]);
 	if (!ok)

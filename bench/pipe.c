@@ -11,14 +11,10 @@
  *
  * kipc's objects (anonymous, memfd) need no namespace.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <kipc/pipe.h>
 #include "bench.h"
@@ -78,31 +74,7 @@ static bool write_full(const struct chan_ops *o, int fd, const char *buf, size_t
 	return true;
 }
 
-/* The child: never outlives the parent, pinned to the other CPU. */
-static pid_t spawn(pid_t parent)
-{
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(1);
-		bench_pin(1);
-	}
-	return pid;
-}
-
-static bool reap(pid_t pid, bool ok)
-{
-	int status;
-	pid_t w;
-
-	if (!ok)
-		kill(pid, SIGKILL);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	return ok && w == pid && WIFEXITED(status) && !WEXITSTATUS(status);
-}
 
 static struct bench_result throughput(const struct bench_run *run, const struct chan_ops *o,
 				      size_t chunk)
@@ -115,7 +87,7 @@ static struct bench_result throughput(const struct bench_run *run, const struct 
 
 	if (!buf || o->make(data) < 0 || pipe(ack) < 0)
 		return bench_failed("pipe");
-	pid = spawn(getpid());
+	pid = bench_fork(1);
 	if (pid < 0)
 		return bench_failed("fork");
 	if (pid == 0) {
@@ -144,7 +116,7 @@ static struct bench_result throughput(const struct bench_run *run, const struct 
 	close(ack[0]);
 	close(ack[1]);
 	free(buf);
-	if (!reap(pid, ok))
+	if (!bench_reap(pid, ok))
 		return bench_failed("the reader failed");
 	return bench_ns((double)(t1 - t0) / (double)run->iters);
 }
@@ -164,7 +136,7 @@ static struct bench_result pingpong(const struct bench_run *run, const struct ch
 		back[0] = there[1];
 		back[1] = there[0];
 	}
-	pid = spawn(getpid());
+	pid = bench_fork(1);
 	if (pid < 0)
 		return bench_failed("fork");
 	if (pid == 0) {
@@ -187,7 +159,7 @@ static struct bench_result pingpong(const struct bench_run *run, const struct ch
 		o->cl(back[0]);
 		o->cl(back[1]);
 	}
-	if (!reap(pid, ok))
+	if (!bench_reap(pid, ok))
 		return bench_failed("the other side failed");
 	return bench_ns((double)(t1 - t0) / (double)run->iters);
 }

@@ -10,15 +10,11 @@
  *   sem ping-pong   two processes hand a token back and forth through two
  *                   semaphores; time per round trip
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <kipc/msg.h>
 #include <kipc/sem.h>
@@ -66,30 +62,7 @@ struct msg64 {
 	char text[64];
 };
 
-static pid_t spawn(pid_t parent)
-{
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(1);
-		bench_pin(1);
-	}
-	return pid;
-}
-
-static bool reap(pid_t pid, bool ok)
-{
-	int status;
-	pid_t w;
-
-	if (!ok)
-		kill(pid, SIGKILL);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	return ok && w == pid && WIFEXITED(status) && !WEXITSTATUS(status);
-}
 
 static struct bench_result msg_one_way(const struct bench_run *run, const struct sysv_ops *o)
 {
@@ -103,7 +76,7 @@ static struct bench_result msg_one_way(const struct bench_run *run, const struct
 		return bench_failed("msgget");
 	bench_pin(0);
 	t0 = bench_now_ns();
-	pid = spawn(getpid());
+	pid = bench_fork(1);
 	if (pid == 0) {
 		for (uint64_t i = 0; i < run->iters; i++)
 			if (o->msgsnd(id, &m, sizeof(m.text), 0) < 0)
@@ -114,7 +87,7 @@ static struct bench_result msg_one_way(const struct bench_run *run, const struct
 		ok = o->msgrcv(id, &m, sizeof(m.text), 0, 0) == sizeof(m.text);
 	t1 = bench_now_ns();
 	bench_unpin();
-	ok = reap(pid, ok);
+	ok = bench_reap(pid, ok);
 	o->msgctl(id, IPC_RMID, NULL);
 	if (!ok)
 		return bench_failed("the sender failed");
@@ -131,7 +104,7 @@ static struct bench_result msg_ping_pong(const struct bench_run *run, const stru
 
 	if (id < 0)
 		return bench_failed("msgget");
-	pid = spawn(getpid());
+	pid = bench_fork(1);
 	if (pid == 0) {
 		for (uint64_t i = 0; i < run->iters + 1; i++) {
 			if (o->msgrcv(id, &m, sizeof(m.text), 1, 0) < 0)
@@ -153,7 +126,7 @@ static struct bench_result msg_ping_pong(const struct bench_run *run, const stru
 	}
 	t1 = bench_now_ns();
 	bench_unpin();
-	ok = reap(pid, ok);
+	ok = bench_reap(pid, ok);
 	o->msgctl(id, IPC_RMID, NULL);
 	if (!ok)
 		return bench_failed("the other side failed");
@@ -191,7 +164,7 @@ static struct bench_result sem_ping_pong(const struct bench_run *run, const stru
 
 	if (id < 0)
 		return bench_failed("semget");
-	pid = spawn(getpid());
+	pid = bench_fork(1);
 	if (pid == 0) {
 		for (uint64_t i = 0; i < run->iters + 1; i++)
 			if (o->semop(id, &ping_down, 1) < 0 || o->semop(id, &pong_up, 1) < 0)
@@ -205,7 +178,7 @@ static struct bench_result sem_ping_pong(const struct bench_run *run, const stru
 		ok = o->semop(id, &ping_up, 1) == 0 && o->semop(id, &pong_down, 1) == 0;
 	t1 = bench_now_ns();
 	bench_unpin();
-	ok = reap(pid, ok);
+	ok = bench_reap(pid, ok);
 	o->semctl(id, 0, IPC_RMID);
 	if (!ok)
 		return bench_failed("the other side failed");
