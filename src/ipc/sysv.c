@@ -315,3 +315,29 @@ void kipc__sysv_deadline(struct timespec *deadline, const struct timespec *timeo
 		deadline->tv_nsec -= 1000000000L;
 	}
 }
+
+bool kipc__sysv_owns_file(uint32_t type, int id)
+{
+	char leaf[64], path[PATH_MAX];
+	struct stat st;
+
+	id_leaf(leaf, sizeof(leaf), type, id);
+	return geteuid() == 0 || (!kipc__ns_path(path, KIPC__NS_SYSV, leaf) &&
+				  stat(path, &st) == 0 && st.st_uid == geteuid());
+}
+
+int kipc__sysv_open_owned(uint32_t type, int id, struct kipc__obj *obj)
+{
+	int err = kipc__sysv_open_id(type, id, obj);
+
+	/* The kernel asks only who owns it: a stranger is EPERM, not EACCES. */
+	if (err == -EACCES && !kipc__sysv_owns_file(type, id))
+		return -EPERM;
+	if (err)
+		return err;
+	if (!kipc__sysv_owner_ok(obj) || !obj->writable) {
+		kipc__obj_close(obj);
+		return -EPERM;
+	}
+	return 0;
+}

@@ -27,6 +27,10 @@
  *       abandoned creation, which is then removed)
  *   kipc__sysv_owner_ok(obj)
  *       the caller may IPC_SET / IPC_RMID it (owner, creator or root)
+ *   kipc__sysv_owns_file(type, id)
+ *       the caller owns the id's file (or is root): EACCES, else EPERM
+ *   kipc__sysv_open_owned(type, id, obj)
+ *       open for IPC_SET / IPC_RMID: -EPERM unless the caller may
  *   kipc__sysv_unpublish(obj)
  *       under the lock: state REMOVED, key link gone (a new object may take
  *       the key), the id kept for those still attached
@@ -47,6 +51,8 @@ int kipc__sysv_get(uint32_t type, key_t key, int flags, const struct kipc__obj_g
 		   struct kipc__obj *obj, union kipc__obj_peek *buf);
 int kipc__sysv_open_id(uint32_t type, int id, struct kipc__obj *obj);
 bool kipc__sysv_owner_ok(const struct kipc__obj *obj);
+bool kipc__sysv_owns_file(uint32_t type, int id);
+int kipc__sysv_open_owned(uint32_t type, int id, struct kipc__obj *obj);
 void kipc__sysv_unpublish(struct kipc__obj *obj);
 void kipc__sysv_destroy(struct kipc__obj *obj);
 int kipc__sysv_set_perm(struct kipc__obj *obj, uid_t uid, gid_t gid, mode_t mode);

@@ -587,15 +587,9 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 		kipc__obj_close(&obj);
 		return err ? fail(err) : 0;
 	}
-	err = kipc__sysv_open_id(KIPC__OBJ_SYSV_MSG, msqid, &obj);
-	if (err == -EACCES)
-		err = -EPERM;
+	err = kipc__sysv_open_owned(KIPC__OBJ_SYSV_MSG, msqid, &obj);
 	if (err)
 		return fail(err);
-	if (!kipc__sysv_owner_ok(&obj) || !obj.writable) {
-		kipc__obj_close(&obj);
-		return fail(-EPERM);
-	}
 	err = hold(msqid, &q);
 	if (!err)
 		err = lock_queue(&q);

@@ -542,16 +542,10 @@ static int ctl_owner(int semid, int cmd, union kipc_semun arg)
 {
 	struct kipc__obj obj;
 	struct set s;
-	int err = kipc__sysv_open_id(KIPC__OBJ_SYSV_SEM, semid, &obj);
+	int err = kipc__sysv_open_owned(KIPC__OBJ_SYSV_SEM, semid, &obj);
 
-	if (err == -EACCES)
-		err = -EPERM;
 	if (err)
 		return err;
-	if (!kipc__sysv_owner_ok(&obj) || !obj.writable) {
-		kipc__obj_close(&obj);
-		return -EPERM;
-	}
 	if (cmd == IPC_SET && !arg.buf) {
 		kipc__obj_close(&obj);
 		return -EFAULT;

@@ -487,17 +487,6 @@ static void stat_segment(struct kipc__obj *obj, struct shmid_ds *buf)
 	buf->shm_nattch = nattch(obj, obj->writable);
 }
 
-/* The caller owns the segment's file (or is root): for EPERM vs EACCES. */
-static bool owns_id_file(int shmid)
-{
-	char leaf[32], path[PATH_MAX];
-	struct stat st;
-
-	snprintf(leaf, sizeof(leaf), "shm.%d", shmid);
-	return geteuid() == 0 || (!kipc__ns_path(path, KIPC__NS_SYSV, leaf) &&
-				  stat(path, &st) == 0 && st.st_uid == geteuid());
-}
-
 int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct kipc__obj obj;
@@ -508,7 +497,7 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	if (cmd != IPC_RMID && !buf)
 		return fail(-EFAULT);
 	err = open_segment(shmid, &obj);
-	if (err == -EACCES && cmd != IPC_STAT && !owns_id_file(shmid))
+	if (err == -EACCES && cmd != IPC_STAT && !kipc__sysv_owns_file(KIPC__OBJ_SYSV_SHM, shmid))
 		err = -EPERM;	/* the kernel asks only who owns it */
 	if (err)
 		return fail(err);
