@@ -2,7 +2,11 @@
 /*
  * The cache of open System V objects; see sysv_cache.h.  A short list under
  * a mutex: a process uses few objects, and the list is bounded (the least
- * recently used unheld entry goes beyond CACHE_MAX).
+ * recently used unheld entry goes beyond CACHE_MAX).  In front of it, each
+ * thread keeps the entry it used last, with a reference of its own, so a
+ * thread calling semop() or msgsnd() on one object again and again finds
+ * it without the mutex: the hold is then the thread's own reference, and
+ * its release does nothing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +21,10 @@
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kipc__sysv_ref *cache;
 static unsigned int cached;
+static __thread struct kipc__sysv_ref *last;
+static pthread_key_t last_key;
+
+static void put(struct kipc__sysv_ref *r, bool forget);
 
 static void unmap(struct kipc__sysv_ref *r)
 {
@@ -81,11 +89,27 @@ static int open_ref(uint32_t type, int id, struct kipc__sysv_ref **out)
 	return 0;
 }
 
+/* The thread's last entry becomes r, whose reference it takes over. */
+static void remember(struct kipc__sysv_ref *r)
+{
+	struct kipc__sysv_ref *old = last;
+
+	last = r;
+	pthread_setspecific(last_key, r);
+	if (old)
+		put(old, false);
+}
+
 int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
 {
-	struct kipc__sysv_ref **pp, *r, *fresh = NULL;
+	struct kipc__sysv_ref **pp, *r = last, *fresh = NULL;
 	int err;
 
+	/* Relaxed: dead is only ever set, and a stale false is caught by the state. */
+	if (r && r->type == type && r->id == id && !__atomic_load_n(&r->dead, __ATOMIC_RELAXED)) {
+		*out = r;
+		return 0;
+	}
 	pthread_mutex_lock(&cache_lock);
 	for (pp = &cache; (r = *pp); pp = &r->next) {
 		if (r->type != type || r->id != id || r->dead)
@@ -96,6 +120,7 @@ int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
 		cache = r;
 		r->refs++;
 		pthread_mutex_unlock(&cache_lock);
+		remember(r);
 		*out = r;
 		return 0;
 	}
@@ -110,6 +135,7 @@ int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
 	cached++;
 	trim();
 	pthread_mutex_unlock(&cache_lock);
+	remember(fresh);
 	*out = fresh;
 	return 0;
 }
@@ -121,7 +147,7 @@ static void put(struct kipc__sysv_ref *r, bool forget)
 
 	pthread_mutex_lock(&cache_lock);
 	if (forget && !r->dead) {
-		r->dead = true;
+		__atomic_store_n(&r->dead, true, __ATOMIC_RELAXED);
 		for (pp = &cache; *pp; pp = &(*pp)->next)
 			if (*pp == r) {
 				*pp = r->next;
@@ -137,12 +163,24 @@ static void put(struct kipc__sysv_ref *r, bool forget)
 
 void kipc__sysv_release(struct kipc__sysv_ref *r)
 {
-	put(r, false);
+	/* The thread's own entry: its reference stays with the thread. */
+	if (r != last)
+		put(r, false);
 }
 
 void kipc__sysv_forget(struct kipc__sysv_ref *r)
 {
+	if (r == last) {
+		last = NULL;
+		pthread_setspecific(last_key, NULL);
+	}
 	put(r, true);
+}
+
+/* A thread that ends gives its last entry's reference back. */
+static void thread_gone(void *r)
+{
+	put(r, false);
 }
 
 static void cache_fork_child(void)
@@ -152,5 +190,6 @@ static void cache_fork_child(void)
 
 __attribute__((constructor)) static void cache_setup(void)
 {
+	pthread_key_create(&last_key, thread_gone);
 	pthread_atfork(NULL, NULL, cache_fork_child);
 }

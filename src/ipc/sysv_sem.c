@@ -138,6 +138,17 @@ static struct sem_undo *undo_rec(const struct set *s, uint32_t i)
 	return (struct sem_undo *)(s->undo + (size_t)i * s->undo_size);
 }
 
+/*
+ * A semaphore's value, clamped: the file is shared memory anyone who can
+ * open it can write, and a value outside [0, SEMVMX] is corrupt.
+ */
+static int32_t value(const struct set *s, uint32_t k)
+{
+	int32_t v = s->sem[k].val;
+
+	return v < 0 ? 0 : v > KIPC_SEMVMX ? KIPC_SEMVMX : v;
+}
+
 static bool removed(const struct set *s)
 {
 	return __atomic_load_n(&s->ref->hdr->state, __ATOMIC_ACQUIRE) == KIPC__OBJ_REMOVED;
@@ -166,7 +177,7 @@ static bool reap_undo(struct set *s)
 		if (!u->pid || kipc__proc_alive(u->pid, u->start))
 			continue;
 		for (uint32_t k = 0; k < s->nsems; k++) {
-			int32_t v = s->sem[k].val + u->adj[k];
+			int32_t v = value(s, k) + u->adj[k];
 
 			if (!u->adj[k])
 				continue;
@@ -183,16 +194,6 @@ static bool reap_undo(struct set *s)
 	return changed;
 }
 
-/* Values outside [0, SEMVMX] are corrupt: clamp rather than trust. */
-static void sanitize(struct set *s)
-{
-	for (uint32_t k = 0; k < s->nsems; k++)
-		if (s->sem[k].val < 0 || s->sem[k].val > KIPC_SEMVMX)
-			s->sem[k].val = s->sem[k].val < 0 ? 0 : KIPC_SEMVMX;
-	if (s->m->nundo > KIPC_SEM_UNDO_PROCS)
-		s->m->nundo = KIPC_SEM_UNDO_PROCS;
-}
-
 static int lock_set(struct set *s)
 {
 	int err = kipc_mutex_lock(&s->m->lock);
@@ -201,7 +202,8 @@ static int lock_set(struct set *s)
 		err = kipc_mutex_consistent(&s->m->lock);
 	if (err)
 		return -EIDRM;
-	sanitize(s);
+	if (s->m->nundo > KIPC_SEM_UNDO_PROCS)
+		s->m->nundo = KIPC_SEM_UNDO_PROCS;
 	return 0;
 }
 
@@ -305,9 +307,9 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 	bool undo = false;
 
 	for (size_t i = 0; i < nsops; i++)
-		val[i] = s->sem[sops[i].sem_num].val;
+		val[i] = value(s, sops[i].sem_num);
 	for (size_t i = 0; i < nsops; i++) {
-		int32_t v = s->sem[sops[i].sem_num].val;
+		int32_t v = value(s, sops[i].sem_num);
 
 		/* Earlier operations on the same semaphore count. */
 		for (size_t j = 0; j < i; j++)
@@ -389,7 +391,7 @@ static bool undo_owner_dead(struct kipc__watch *w)
 
 int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout)
 {
-	struct timespec deadline;
+	struct timespec deadline = { 0, 0 };
 	struct set s;
 	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	size_t block;
@@ -404,11 +406,6 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
 			timeout->tv_nsec >= 1000000000L))
 		return fail(-EINVAL);
-	/*
-	 * Always a deadline: a timed futex wait returns EINTR for every
-	 * handler, and semop() is never restarted, SA_RESTART or not.
-	 */
-	kipc__sysv_deadline(&deadline, timeout);
 	err = hold(semid, &s);
 	if (err)
 		return fail(err);
@@ -457,6 +454,13 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 			continue;
 		}
 		kipc__ipc_spin_reset(&sp);
+		/*
+		 * Always a deadline, made when first needed: a timed futex wait
+		 * returns EINTR for every handler, and semop() is never
+		 * restarted, SA_RESTART or not.
+		 */
+		if (!deadline.tv_sec)
+			kipc__sysv_deadline(&deadline, timeout);
 		w = add_waiter(&s, &sops[block]);
 		s.m->sleepers++;
 		seq = __atomic_load_n(&s.m->seq, __ATOMIC_RELAXED);
@@ -627,7 +631,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 	wake = reap_undo(&s);
 	switch (cmd) {
 	case GETVAL:
-		ret = s.sem[semnum].val;
+		ret = value(&s, (uint32_t)semnum);
 		break;
 	case GETPID:
 		ret = (int)s.sem[semnum].pid;
@@ -640,7 +644,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 		break;
 	case GETALL:
 		for (uint32_t k = 0; k < s.nsems; k++)
-			arg.array[k] = (unsigned short)s.sem[k].val;
+			arg.array[k] = (unsigned short)value(&s, k);
 		break;
 	case SETVAL:
 		s.sem[semnum].val = arg.val;
