@@ -425,7 +425,7 @@ static uint32_t select_msg(const struct queue *q, long msgtyp, int msgflg, uint3
 			return i;
 		}
 		/* Negative: the lowest type not above |msgtyp|, first of its type. */
-		if (msgtyp < 0 && t <= -(int64_t)msgtyp &&
+		if (msgtyp < 0 && (msgtyp == LONG_MIN || t <= -(int64_t)msgtyp) &&
 		    (best == NONE || t < q->d[best].mtype)) {
 			best = i;
 			best_prev = p;
