@@ -29,7 +29,7 @@ int kipc_mkfifo(const char *name, mode_t mode)
 	err = kipc__obj_create(KIPC__NS_FIFO, &g, mode & ~kipc__ns_umask() & 0777, &obj);
 	if (err)
 		return fail(err);
-	kipc__pipe_init(&obj, 1, false);
+	kipc__pipe_init(&obj, 1, KIPC__PIPE_STREAM);
 	__atomic_store_n(&obj.hdr->state, KIPC__OBJ_LIVE, __ATOMIC_RELEASE);
 	err = kipc__obj_link(&obj, KIPC__NS_FIFO, name + 1);
 	kipc__obj_close(&obj);

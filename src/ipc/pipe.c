@@ -61,6 +61,7 @@ int kipc__pipe_check(const void *file, struct kipc__obj_geom *g)
 	nchan = __atomic_load_n(&m->nchan, __ATOMIC_RELAXED);
 	max_cap = __atomic_load_n(&m->max_cap, __ATOMIC_RELAXED);
 	if ((nchan != 1 && nchan != 2) || max_cap != KIPC__PIPE_MAX ||
+	    __atomic_load_n(&m->packet, __ATOMIC_RELAXED) > KIPC__PIPE_DIRECT ||
 	    g->data_size != (uint64_t)nchan * max_cap ||
 	    g->data_off + g->data_size != g->file_size)
 		return -EBADMSG;
@@ -68,7 +69,7 @@ int kipc__pipe_check(const void *file, struct kipc__obj_geom *g)
 	return 0;
 }
 
-void kipc__pipe_init(struct kipc__obj *obj, uint32_t nchan, bool packet)
+void kipc__pipe_init(struct kipc__obj *obj, uint32_t nchan, uint32_t packet)
 {
 	struct kipc__pipe_meta *m = kipc__obj_meta(obj);
 
@@ -105,7 +106,7 @@ int kipc__pipe_attach(struct kipc__obj *obj, struct kipc__pipe **pp)
 	p->m = (void *)((char *)base + sizeof(struct kipc__obj_hdr));
 	p->nchan = obj->geom.nelem;
 	p->max_cap = KIPC__PIPE_MAX;
-	p->packet = __atomic_load_n(&p->m->packet, __ATOMIC_RELAXED) != 0;
+	p->packet = __atomic_load_n(&p->m->packet, __ATOMIC_RELAXED);
 	p->data_off = obj->geom.data_off;
 	/* The fd is p's now; the meta mapping is not needed beside ours. */
 	obj->fd = -1;
@@ -502,23 +503,72 @@ static bool readers_gone(struct kipc__pipe_end *e, int c)
 }
 
 /*
+ * The ring space the rest of a write wants now: a stream write of at most
+ * PIPE_BUF goes in whole, a longer one as room appears (want = what is
+ * left); a SOCK_SEQPACKET message goes in whole, length first; an O_DIRECT
+ * pipe's write goes in packets of at most PIPE_BUF, as the kernel's.
+ */
+static uint64_t want(const struct kipc__pipe_end *e, uint32_t cap, size_t n, size_t done)
+{
+	size_t chunk;
+
+	switch (e->p->packet) {
+	case KIPC__PIPE_SEQPACKET:
+		return sizeof(uint32_t) + n;
+	case KIPC__PIPE_DIRECT:
+		chunk = n - done < PIPE_BUF ? n - done : PIPE_BUF;
+		/* A ring smaller than a packet takes smaller packets. */
+		if (chunk > cap - sizeof(uint32_t))
+			chunk = cap - sizeof(uint32_t);
+		return sizeof(uint32_t) + chunk;
+	}
+	return n <= PIPE_BUF ? n : n - done;
+}
+
+/*
  * Room for a write, lock held: the bytes to put now, 0 to wait, or -errno.
- * A stream write of at most PIPE_BUF goes in whole or waits; a longer one
- * goes in as room appears; a packet goes in whole, length first.
+ * Only a long stream write goes in piecemeal.
  */
 static int64_t room(const struct kipc__pipe_end *e, uint32_t cap, uint64_t used,
 		    size_t n, size_t done)
 {
-	uint64_t space = cap - used;
+	uint64_t space = cap - used, need = want(e, cap, n, done);
 
-	if (e->p->packet) {
-		if (sizeof(uint32_t) + n > cap)
+	if (e->p->packet || n <= PIPE_BUF) {
+		if (need > cap)
 			return -EMSGSIZE;
-		return space >= sizeof(uint32_t) + n ? (int64_t)(sizeof(uint32_t) + n) : 0;
+		return space >= need ? (int64_t)need : 0;
 	}
-	if (n <= PIPE_BUF)
-		return space >= n ? (int64_t)n : 0;
-	return (int64_t)(space < n - done ? space : n - done);
+	return (int64_t)(space < need ? space : need);
+}
+
+/*
+ * Put what room allows of the rest of buf, lock held: *done advances; the
+ * head moves once, after all the bytes are in.
+ */
+static uint64_t put(struct kipc__pipe_end *e, char *r, uint32_t cap, uint64_t h, uint64_t t,
+		    const void *buf, size_t n, size_t *done)
+{
+	uint64_t start = h;
+	int64_t k;
+
+	while ((k = room(e, cap, h - t, n, *done)) > 0) {
+		if (e->p->packet) {
+			uint32_t len = (uint32_t)(k - (int64_t)sizeof(len));
+
+			ring_put(r, cap, h, &len, sizeof(len));
+			ring_put(r, cap, h + sizeof(len), (const char *)buf + *done, len);
+			*done += len;
+		} else {
+			ring_put(r, cap, h, (const char *)buf + *done, (size_t)k);
+			*done += (size_t)k;
+		}
+		h += (uint64_t)k;
+		/* Only O_DIRECT pipes loop: the rest write once. */
+		if (e->p->packet != KIPC__PIPE_DIRECT || *done == n)
+			break;
+	}
+	return h - start;
 }
 
 /*
@@ -531,9 +581,9 @@ static int try_write(struct kipc__pipe_end *e, const void *buf, size_t n, size_t
 {
 	int c = e->chan[1];
 	struct kipc__chan *ch = chan(e, c);
-	uint64_t h, t;
+	uint64_t h, t, k = 0;
 	uint32_t cap;
-	int64_t k;
+	int64_t r;
 	int err;
 
 	if (readers_gone(e, c))
@@ -545,35 +595,25 @@ static int try_write(struct kipc__pipe_end *e, const void *buf, size_t n, size_t
 	err = checked_cap(e, ch, &cap);
 	/*
 	 * The tail is the readers' cache line: read it only when the tail last
-	 * seen leaves too little room (the real one is never behind it), so a
-	 * stream of small writes does not pull that line over at every write.
+	 * seen leaves less room than the write wants (the real one is never
+	 * behind it), so a stream of small writes does not pull that line
+	 * over at every write.
 	 */
 	t = ch->wtail;
-	if (err || h - t > cap || !room(e, cap, h - t, n, *done)) {
+	if (err || h - t > cap || cap - (h - t) < want(e, cap, n, *done)) {
 		t = __atomic_load_n(&ch->tail, __ATOMIC_ACQUIRE);
 		ch->wtail = t;
 	}
-	k = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, *done);
-	if (k > 0) {
-		char *r = ring(e, c);
-
-		if (e->p->packet) {
-			uint32_t len = (uint32_t)n;
-
-			ring_put(r, cap, h, &len, sizeof(len));
-			ring_put(r, cap, h + sizeof(len), buf, n);
-			*done = n;
-		} else {
-			ring_put(r, cap, h, (const char *)buf + *done, (size_t)k);
-			*done += (size_t)k;
-		}
-		publish(&ch->head, h + (uint64_t)k, &ch->hseq, &ch->rsleep);
+	r = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, *done);
+	if (r > 0) {
+		k = put(e, ring(e, c), cap, h, t, buf, n, done);
+		publish(&ch->head, h + k, &ch->hseq, &ch->rsleep);
 	}
 	kipc_mutex_unlock(&ch->wlock);
 	*seen = t;
-	if (k < 0)
-		return (int)k;
-	return k > 0 && *done == n ? 1 : 0;
+	if (r < 0)
+		return (int)r;
+	return *done == n && (k || !n) ? 1 : 0;
 }
 
 /*
@@ -667,7 +707,8 @@ ssize_t kipc_write(int fd, const void *buf, size_t n)
 		kipc_rcu_read_unlock();
 		return -1;
 	}
-	if (!n && !e->p->packet) {
+	/* Nothing to write: no bytes, and on a pipe (even O_DIRECT) no packet. */
+	if (!n && e->p->packet != KIPC__PIPE_SEQPACKET) {
 		kipc_rcu_read_unlock();
 		return 0;
 	}
@@ -686,11 +727,14 @@ ssize_t kipc_write(int fd, const void *buf, size_t n)
 	} else {
 		kipc_rcu_read_unlock();
 	}
-	/* Bytes that went in are reported; the error, if any, next time. */
-	if (done)
-		return (ssize_t)done;
+	/*
+	 * Bytes that went in are reported, the error next time; but SIGPIPE
+	 * comes now, as the kernel sends it even after a partial write.
+	 */
 	if (ret == -EPIPE)
 		broken_pipe();
+	if (done)
+		return (ssize_t)done;
 	if (ret == 0)
 		ret = -EAGAIN;
 	return ret < 0 ? fail(ret) : 0;
@@ -742,6 +786,9 @@ static int set_pipe_size(struct kipc__pipe_end *e, unsigned long size)
 	uint32_t cap = round_cap(size);
 	int ret = 0;
 
+	/* As the kernel: beyond 2^31 is no size at all, beyond the limit not ours. */
+	if (size > (1ul << 31))
+		return -EINVAL;
 	if (cap > KIPC__PIPE_MAX)
 		return -EPERM;
 	/* Every ring this end touches, writer lock first, as everywhere. */
@@ -761,6 +808,9 @@ static int set_pipe_size(struct kipc__pipe_end *e, unsigned long size)
 		ret = resize(e, c, cap);
 		kipc_mutex_unlock(&ch->rlock);
 		kipc_mutex_unlock(&ch->wlock);
+		/* More room: writers waiting for it try again. */
+		if (!ret)
+			wake_all(&ch->tseq);
 	}
 	return ret ? ret : (int)cap;
 }
@@ -819,7 +869,7 @@ int kipc_fcntl(int fd, int cmd, ...)
 /* ---- making pipes ---- */
 
 /* A new unnamed object with nchan rings, attached. */
-static int make(uint32_t nchan, bool packet, struct kipc__pipe **pp)
+static int make(uint32_t nchan, uint32_t packet, struct kipc__pipe **pp)
 {
 	struct kipc__obj_geom g;
 	struct kipc__obj obj;
@@ -869,7 +919,7 @@ int kipc_pipe2(int fds[2], int flags)
 		return (int)fail(-EFAULT);
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT))
 		return (int)fail(-EINVAL);
-	err = make(1, flags & O_DIRECT, &p);
+	err = make(1, flags & O_DIRECT ? KIPC__PIPE_DIRECT : KIPC__PIPE_STREAM, &p);
 	if (!err) {
 		err = two_ends(p, fds, 0, -1, -1, 0, O_RDONLY | (flags & O_NONBLOCK),
 			       O_WRONLY | (flags & O_NONBLOCK));
@@ -898,7 +948,7 @@ int kipc_socketpair(int domain, int type, int protocol, int sv[2])
 		return (int)fail(-EOPNOTSUPP);
 	if (protocol != 0)
 		return (int)fail(-EPROTONOSUPPORT);
-	err = make(2, kind == SOCK_SEQPACKET, &p);
+	err = make(2, kind == SOCK_SEQPACKET ? KIPC__PIPE_SEQPACKET : KIPC__PIPE_STREAM, &p);
 	if (!err) {
 		/* End 0 reads ring 0 and writes ring 1; end 1 the other way. */
 		err = two_ends(p, sv, 0, 1, 1, 0, flags, flags);

@@ -36,6 +36,13 @@
 
 enum { KIPC__ROLE_READ, KIPC__ROLE_WRITE };
 
+/* How a ring keeps writes: bytes, messages, or PIPE_BUF packets. */
+enum kipc__pipe_kind {
+	KIPC__PIPE_STREAM,	/* pipes, FIFOs, SOCK_STREAM */
+	KIPC__PIPE_SEQPACKET,	/* SOCK_SEQPACKET: a write is one message */
+	KIPC__PIPE_DIRECT,	/* pipe2(O_DIRECT): packets of at most PIPE_BUF */
+};
+
 /*
  * A role's "maybe open" state word: gen << 1 | NONE.  Openers take their
  * lock and then advance gen (clearing NONE); whoever finds the role's lock
@@ -69,7 +76,7 @@ struct kipc__chan {
 
 struct kipc__pipe_meta {
 	uint32_t nchan;			/* 1: pipe or FIFO, 2: socket pair */
-	uint32_t packet;		/* message boundaries kept */
+	uint32_t packet;		/* enum kipc__pipe_kind */
 	uint32_t max_cap;		/* each ring's room in the file */
 	uint32_t reserved[13];
 	struct kipc__chan chan[2];
@@ -83,7 +90,7 @@ struct kipc__pipe {
 	size_t map_len;
 	struct kipc__pipe_meta *m;
 	uint32_t nchan, max_cap;	/* checked copies */
-	bool packet;
+	uint32_t packet;		/* checked copy */
 	uint64_t data_off;
 };
 
@@ -114,7 +121,7 @@ extern const struct kipc__file_ops kipc__pipe_ops;
 
 int kipc__pipe_check(const void *file, struct kipc__obj_geom *geom);
 int kipc__pipe_geom(uint32_t nchan, struct kipc__obj_geom *geom);
-void kipc__pipe_init(struct kipc__obj *obj, uint32_t nchan, bool packet);
+void kipc__pipe_init(struct kipc__obj *obj, uint32_t nchan, uint32_t packet);
 int kipc__pipe_attach(struct kipc__obj *obj, struct kipc__pipe **pp);
 void kipc__pipe_put(struct kipc__pipe *p);
 int kipc__pipe_end_open(struct kipc__pipe *p, int rchan, int wchan, int flags);
