@@ -57,7 +57,17 @@ ifeq ($(call have,urcu/urcu-memb.h),1)
 BENCH_DEFS  += -DHAVE_URCU
 BENCH_LIBS  += -lurcu-memb -lurcu-qsbr -lurcu-bp -lurcu-common
 endif
-BENCH_DEPS_PKGS := libck-dev liburcu-dev
+# Boost.Interprocess (header-only, C++) for the message queue rows' user-space peer.
+CXX         ?= g++
+have_cxx = $(shell printf '$(hash)include <%s>\n' $(1) | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo 1)
+BENCH_CXX_SRC :=
+ifeq ($(call have_cxx,boost/interprocess/ipc/message_queue.hpp),1)
+BENCH_DEFS  += -DHAVE_BOOST
+BENCH_CXX_SRC := bench/boost_mq.cc
+BENCH_LIBS  += -lstdc++
+endif
+BENCH_CXX_OBJ := $(BENCH_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
+BENCH_DEPS_PKGS := libck-dev liburcu-dev libboost-dev
 
 .PHONY: all check check-asan check-tsan check-arm64 fuzz bench bench-deps \
 	install uninstall clean tests
@@ -87,8 +97,11 @@ $(BUILD)/kipc: $(TOOL_OBJ) $(BUILD)/libkipc.a
 
 $(BUILD)/obj/bench/%.o: CPPFLAGS += $(BENCH_DEFS)
 $(BUILD)/obj/tools/%.o: CPPFLAGS += -DKIPC_LIBEXECDIR='"$(LIBEXECDIR)"' -DKIPC_VERSION='"$(VERSION)"'
-$(BUILD)/kipc-bench: $(BENCH_OBJ) $(BUILD)/libkipc.a
-	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libkipc.a $(BENCH_LIBS) $(LDLIBS) -lm
+$(BUILD)/obj/bench/%.o: bench/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(OPT) -Wall -Wextra -Werror -pthread -MMD -MP -c -o $@ $<
+$(BUILD)/kipc-bench: $(BENCH_OBJ) $(BENCH_CXX_OBJ) $(BUILD)/libkipc.a
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(BENCH_CXX_OBJ) $(BUILD)/libkipc.a $(BENCH_LIBS) $(LDLIBS) -lm
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libkipc.a
 	@mkdir -p $(@D)

@@ -76,6 +76,12 @@ struct bench_row {
 #define BENCH_SIDE_URCU(label, fn) { (label), 0, "liburcu-dev" }
 #endif
 
+#ifdef HAVE_BOOST
+#define BENCH_SIDE_BOOST(label, fn) BENCH_SIDE(label, fn)
+#else
+#define BENCH_SIDE_BOOST(label, fn) { (label), 0, "libboost-dev" }
+#endif
+
 struct bench_table {
 	const struct bench_row *rows;
 	unsigned int n;

@@ -21,6 +21,9 @@
 #include <unistd.h>
 #include <kipc/mq.h>
 #include "bench.h"
+#ifdef HAVE_BOOST
+#include "boost_mq.h"
+#endif
 
 #define DEPTH 10
 
@@ -231,6 +234,20 @@ static struct bench_result kernel_pp(const struct bench_run *run)
 
 static struct mq_case c64 = { 64, 1 }, c4k = { 4096, 1 }, c64x2 = { 64, 2 };
 
+#ifdef HAVE_BOOST
+static struct bench_result boost_ow(const struct bench_run *run)
+{
+	const struct mq_case *c = run->arg;
+
+	return boost_mq_one_way(run, c->msgsize, c->senders);
+}
+
+static struct bench_result boost_pp(const struct bench_run *run)
+{
+	return boost_mq_ping_pong(run, 64);
+}
+#endif
+
 static const struct bench_row mq_rows[] = {
 	{ .group = "mq", .name = "one-way 64-byte messages, depth 10", .arg = &c64,
 	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_ow),
@@ -244,6 +261,15 @@ static const struct bench_row mq_rows[] = {
 	{ .group = "mq", .name = "64-byte ping-pong round trip",
 	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp),
 	  .peer = BENCH_SIDE("mq_send/mq_receive", kernel_pp) },
+	{ .group = "mq", .name = "one-way 64-byte messages vs Boost", .arg = &c64,
+	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_ow),
+	  .peer = BENCH_SIDE_BOOST("boost message_queue", boost_ow) },
+	{ .group = "mq", .name = "one-way 64-byte, 2 senders vs Boost", .arg = &c64x2,
+	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_ow),
+	  .peer = BENCH_SIDE_BOOST("boost message_queue", boost_ow) },
+	{ .group = "mq", .name = "64-byte ping-pong vs Boost",
+	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp),
+	  .peer = BENCH_SIDE_BOOST("boost message_queue", boost_pp) },
 	{ .group = "mq", .name = "64-byte ping-pong vs SOCK_SEQPACKET",
 	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp),
 	  .peer = BENCH_SIDE("socketpair SEQPACKET", seqpacket_pp) },
