@@ -57,6 +57,7 @@ int kipc_open(const char *name, int flags, ...)
 	struct kipc__pipe *p;
 	struct kipc__obj obj;
 	uint32_t seen;
+	bool there;
 
 	if (!err && ((flags & ~OPEN_FLAGS) || acc == O_ACCMODE))
 		err = -EINVAL;	/* O_CREAT and friends: kipc_mkfifo() makes FIFOs */
@@ -77,13 +78,23 @@ int kipc_open(const char *name, int flags, ...)
 		kipc__pipe_put(p);
 		return fail(-ENXIO);
 	}
+	/*
+	 * fifo(7): a blocking open waits only if the other side has no end
+	 * now and opens none meanwhile.  Both are looked at before our own
+	 * end exists: a waiting opener of the other side cannot finish its
+	 * open (and perhaps close again) until it sees us, so one that is
+	 * there now is seen by role_live(), and one that comes later moves
+	 * the open counter from seen.
+	 */
 	seen = __atomic_load_n(&p->m->chan[0].open_seq[other], __ATOMIC_ACQUIRE);
+	there = kipc__pipe_role_live(p, 0, other);
 	fd = kipc__pipe_end_open(p, acc == O_WRONLY ? -1 : 0, acc == O_RDONLY ? -1 : 0, flags);
 	if (fd >= 0) {
 		kipc__pipe_announce(p, mine);
 		if (acc == O_RDWR)
 			kipc__pipe_announce(p, other);
-		else if (!(flags & O_NONBLOCK) && (err = kipc__pipe_open_wait(p, other, seen))) {
+		else if (!(flags & O_NONBLOCK) && !there &&
+			 (err = kipc__pipe_open_wait(p, other, seen))) {
 			kipc_close(fd);
 			fd = err;
 		}
