@@ -32,6 +32,13 @@
 #define HAVE_URCU_STR "missing"
 #define HAVE_URCU_JSON "false"
 #endif
+#ifdef HAVE_BOOST
+#define HAVE_BOOST_STR "yes"
+#define HAVE_BOOST_JSON "true"
+#else
+#define HAVE_BOOST_STR "missing"
+#define HAVE_BOOST_JSON "false"
+#endif
 
 struct machine {
 	char cpu[128];
@@ -76,8 +83,8 @@ void report_context(const struct bench_opts *o)
 	printf("kernel      %s %s %s\n", m.uts.sysname, m.uts.release,
 	       m.uts.machine);
 	printf("compiler    %s\n", COMPILER);
-	printf("peers       ck: %s; liburcu: %s (C11, pthread and kernel peers: always)\n",
-	       HAVE_CK_STR, HAVE_URCU_STR);
+	printf("peers       ck: %s; liburcu: %s; boost: %s (C11, pthread and kernel peers: always)\n",
+	       HAVE_CK_STR, HAVE_URCU_STR, HAVE_BOOST_STR);
 	fflush(stdout);
 }
 
@@ -318,8 +325,8 @@ static void print_json(const struct bench_opts *o,
 	json_str(m.uts.machine);
 	printf(", \"compiler\": ");
 	json_str(COMPILER);
-	printf(", \"peers\": {\"ck\": %s, \"urcu\": %s}},\n",
-	       HAVE_CK_JSON, HAVE_URCU_JSON);
+	printf(", \"peers\": {\"ck\": %s, \"urcu\": %s, \"boost\": %s}},\n",
+	       HAVE_CK_JSON, HAVE_URCU_JSON, HAVE_BOOST_JSON);
 	printf("  \"method\": {\"reps\": %u, \"target_ms\": %llu, \"quick\": %s, "
 	       "\"statistic\": \"median\", \"spread\": \"interquartile range/median\", "
 	       "\"ratio\": \"kipc/peer, below 1 kipc is faster\"},\n",
