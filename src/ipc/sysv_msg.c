@@ -23,6 +23,7 @@
 #include "ipc/describe.h"
 #include "ipc/sysv.h"
 #include "ipc/sysv_cache.h"
+#include "ipc/watch.h"
 #include "spin.h"
 #include "task.h"
 
@@ -54,7 +55,8 @@ struct msg_meta {
 	int64_t stime, rtime;
 	uint32_t rseq, rsleep;		/* futex and count: waiting receivers */
 	uint32_t sseq, ssleep;		/* the same for senders */
-	uint32_t arrivals, departures;	/* counters spinners watch */
+	uint32_t arrivals, departures;	/* counters spinners and sleepers watch */
+	uint32_t fresh;			/* new: the index is still to be built */
 	uint32_t bnext[NBLOCKS];	/* block chains and the free list */
 };
 
@@ -210,8 +212,10 @@ static int lock_queue(struct queue *q)
 	}
 	if (err)
 		return -EIDRM;
-	if (!index_ok(q))
+	if (q->m->fresh || !index_ok(q)) {
 		rebuild(q);
+		q->m->fresh = 0;
+	}
 	return 0;
 }
 
@@ -255,7 +259,7 @@ static void msg_init(struct kipc__obj *obj, void *arg)
 	m->qbytes = KIPC_MSGMNB;
 	/* Descriptors are zero (free); the lists are made by the first lock. */
 	m->head = m->tail = m->free_desc = m->free_block = NONE;
-	m->qnum = KIPC_MSG_MAXQNUM + 1;		/* index_ok() fails: rebuild */
+	m->fresh = 1;
 }
 
 int kipc_msgget(key_t key, int msgflg)
@@ -302,19 +306,42 @@ static void put_text(struct queue *q, struct msg_desc *d, const char *text, size
 	*link = NONE;
 }
 
+struct msg_watch {
+	struct kipc__watch w;
+	struct queue *q;
+	const uint32_t *counter;
+	uint32_t seen;
+};
+
+static bool msg_moved(struct kipc__watch *w)
+{
+	struct msg_watch *mw = (struct msg_watch *)w;
+
+	return kipc__watch_moved(mw->counter, mw->seen, &mw->q->m->lock);
+}
+
 /*
  * Sleep on *word (read as s under the lock, with *sleepers counted) until
- * woken; -EINTR, -EIDRM (the queue was removed meanwhile), or 0.
+ * woken; -EINTR, -EIDRM (the queue was removed meanwhile), or 0.  The
+ * watchdog wakes us if *counter moved from seen (a peer killed before its
+ * wake-up call) or the lock's holder died.
  */
-static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleepers)
+static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleepers,
+		    const uint32_t *counter, uint32_t seen)
 {
+	struct msg_watch mw = { .q = q, .counter = counter, .seen = seen };
 	struct timespec never;
 	int err;
 
 	/* Timed, so that every handler interrupts it: msgsnd/msgrcv never restart. */
 	kipc__sysv_deadline(&never, NULL);
-	err = kipc__futex_wait(word, s, &never, KIPC__FUTEX_SHARED | KIPC__FUTEX_ABS);
-
+	mw.w.gone = msg_moved;
+	mw.w.word = word;
+	err = kipc__watch_add(&mw.w);
+	if (!err) {
+		err = kipc__futex_wait(word, s, &never, KIPC__FUTEX_SHARED | KIPC__FUTEX_ABS);
+		kipc__watch_del(&mw.w);
+	}
 	__atomic_fetch_sub(sleepers, 1, __ATOMIC_RELAXED);
 	if (removed(q))
 		return -EIDRM;
@@ -341,7 +368,7 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		return fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
-		uint32_t s;
+		uint32_t s, seen;
 
 		err = lock_queue(&q);
 		if (err)
@@ -388,16 +415,16 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
 		if (!kipc__ipc_spin_spent(&sp)) {
 			/* Unannounced: wait for a departure without a wake-up call. */
-			uint32_t seen = m->departures;
-
+			seen = m->departures;
 			kipc_mutex_unlock(&m->lock);
 			kipc__ipc_spin(&sp, &m->departures, seen);
 			continue;
 		}
 		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
+		seen = m->departures;
 		kipc_mutex_unlock(&m->lock);
-		err = sleep_on(&q, &m->sseq, s, &m->ssleep);
+		err = sleep_on(&q, &m->sseq, s, &m->ssleep, &m->departures, seen);
 		if (err)
 			break;
 	}
@@ -435,17 +462,31 @@ static uint32_t select_msg(const struct queue *q, long msgtyp, int msgflg, uint3
 	return best;
 }
 
-static void take_text(struct queue *q, struct msg_desc *d, char *out, size_t n)
+/* Copy out (up to n bytes of) a message's text; the chain is untouched. */
+static void take_text(const struct queue *q, const struct msg_desc *d, char *out, size_t n)
 {
-	struct msg_meta *m = q->m;
 	uint32_t b = d->first;
 
-	for (size_t off = 0; off < d->len; off += BLOCK) {
+	for (size_t off = 0; off < n; off += BLOCK) {
+		memcpy(out + off, q->blocks + (size_t)b * BLOCK, n - off < BLOCK ? n - off : BLOCK);
+		b = q->m->bnext[b];
+	}
+}
+
+/*
+ * Give a received message's blocks back, after its descriptor is free: a
+ * receiver killed before this only leaks blocks until the next rebuild,
+ * where one killed while the chain is half-freed under a full descriptor
+ * would bring the message back with another's text.
+ */
+static void free_text(struct queue *q, uint32_t first, uint32_t len)
+{
+	struct msg_meta *m = q->m;
+	uint32_t b = first;
+
+	for (uint32_t k = 0; k < blocks_for(len); k++) {
 		uint32_t next = m->bnext[b];
 
-		if (off < n)
-			memcpy(out + off, q->blocks + (size_t)b * BLOCK,
-			       n - off < BLOCK ? n - off : BLOCK);
 		m->bnext[b] = m->free_block;
 		m->free_block = b;
 		m->nfree_blocks++;
@@ -472,7 +513,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 		return fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
-		uint32_t i, prev, s;
+		uint32_t i, prev, s, seen;
 
 		err = lock_queue(&q);
 		if (err)
@@ -495,7 +536,9 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			ret = d->len < msgsz ? d->len : (ssize_t)msgsz;
 			hdr->mtype = (long)d->mtype;
 			take_text(&q, d, (char *)msgp + sizeof(long), (size_t)ret);
-			__atomic_store_n(&d->state, DESC_FREE, __ATOMIC_RELAXED);
+			/* Received: from here the message is gone, then its blocks. */
+			__atomic_store_n(&d->state, DESC_FREE, __ATOMIC_RELEASE);
+			free_text(&q, d->first, d->len);
 			if (prev == NONE)
 				m->head = d->next;
 			else
@@ -523,16 +566,16 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
 		if (!kipc__ipc_spin_spent(&sp)) {
 			/* Unannounced: wait for an arrival without a wake-up call. */
-			uint32_t seen = m->arrivals;
-
+			seen = m->arrivals;
 			kipc_mutex_unlock(&m->lock);
 			kipc__ipc_spin(&sp, &m->arrivals, seen);
 			continue;
 		}
 		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
+		seen = m->arrivals;
 		kipc_mutex_unlock(&m->lock);
-		err = sleep_on(&q, &m->rseq, s, &m->rsleep);
+		err = sleep_on(&q, &m->rseq, s, &m->rsleep, &m->arrivals, seen);
 		if (err)
 			break;
 	}
@@ -576,16 +619,28 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 	if (cmd != IPC_RMID && !buf)
 		return fail(-EFAULT);
 	if (cmd == IPC_STAT) {
-		/* Read access is enough to look: no lock, no cache. */
+		/*
+		 * Under the lock where we may write, so that counts a dead
+		 * holder left half-done are rebuilt first; read access alone
+		 * is enough to look, without it.
+		 */
 		err = kipc__sysv_open_id(KIPC__OBJ_SYSV_MSG, msqid, &obj);
 		if (err)
 			return fail(err);
-		if (obj.hdr->state == KIPC__OBJ_REMOVED)
+		if (obj.writable && !hold(msqid, &q)) {
+			err = lock_queue(&q);
+			if (!err) {
+				stat_queue(q.ref->hdr, q.m, buf);
+				kipc_mutex_unlock(&q.m->lock);
+			}
+			kipc__sysv_release(q.ref);
+		} else if (obj.hdr->state == KIPC__OBJ_REMOVED) {
 			err = -EINVAL;
-		else
+		} else {
 			stat_queue(obj.hdr, kipc__obj_meta(&obj), buf);
+		}
 		kipc__obj_close(&obj);
-		return err ? fail(err) : 0;
+		return err ? fail(err == -EIDRM ? -EINVAL : err) : 0;
 	}
 	err = kipc__sysv_open_owned(KIPC__OBJ_SYSV_MSG, msqid, &obj);
 	if (err)

@@ -56,7 +56,24 @@ struct sem_meta {
 	uint32_t version;		/* changes with every value change */
 	int64_t otime;
 	struct sem_waiter waiter[NWAITERS];
+	/*
+	 * The journal of the semop being applied: what it changes, as it was.
+	 * jn is set (release) before the first change and cleared after the
+	 * last; a holder that dies in between left jn set, and the next
+	 * locker rolls the changes back, so a semop is applied whole or not
+	 * at all even when its process is killed in the middle.
+	 */
+	uint32_t jn;
+	uint32_t jundo;			/* the undo record changed, or NO_UNDO */
+	struct sem_journal {
+		uint16_t semnum;
+		int16_t adj;		/* the undo adjustment, as it was */
+		int32_t val;		/* the value, as it was */
+		uint32_t pid;		/* its last operator, as it was */
+	} journal[KIPC_SEMOPM];
 };
+
+#define NO_UNDO UINT32_MAX
 
 struct sem_one {
 	int32_t val;
@@ -194,12 +211,36 @@ static bool reap_undo(struct set *s)
 	return changed;
 }
 
+/* A dead holder's half-applied semop, undone from the journal (newest first). */
+static void roll_back(struct set *s)
+{
+	struct sem_meta *m = s->m;
+	uint32_t n = m->jn;
+	struct sem_undo *u = m->jundo < KIPC_SEM_UNDO_PROCS ? undo_rec(s, m->jundo) : NULL;
+
+	if (n > KIPC_SEMOPM)
+		n = 0;	/* not a journal we wrote */
+	while (n-- > 0) {
+		const struct sem_journal *j = &m->journal[n];
+
+		if (j->semnum >= s->nsems)
+			continue;
+		s->sem[j->semnum].val = j->val;
+		s->sem[j->semnum].pid = j->pid;
+		if (u)
+			u->adj[j->semnum] = j->adj;
+	}
+	__atomic_store_n(&m->jn, 0, __ATOMIC_RELEASE);
+}
+
 static int lock_set(struct set *s)
 {
 	int err = kipc_mutex_lock(&s->m->lock);
 
-	if (err == -EOWNERDEAD)
+	if (err == -EOWNERDEAD) {
+		roll_back(s);
 		err = kipc_mutex_consistent(&s->m->lock);
+	}
 	if (err)
 		return -EIDRM;
 	if (s->m->nundo > KIPC_SEM_UNDO_PROCS)
@@ -302,6 +343,7 @@ static struct sem_undo *my_undo(struct set *s, bool make)
  */
 static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_t *block)
 {
+	uint32_t pid = kipc__proc_self()->pid;
 	int32_t val[KIPC_SEMOPM];
 	struct sem_undo *u = NULL;
 	bool undo = false;
@@ -336,26 +378,45 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 			    (a - sops[i].sem_op > KIPC_SEMVMX || a - sops[i].sem_op < -KIPC_SEMVMX - 1))
 				return -ERANGE;
 		}
-		for (size_t i = 0; i < nsops; i++)
-			if (sops[i].sem_flg & SEM_UNDO)
-				u->adj[sops[i].sem_num] -= sops[i].sem_op;
 	}
-	/* The last value computed for each semaphore is its new value. */
+	/* Journal first (see struct sem_meta), then every change, then done. */
 	for (size_t i = 0; i < nsops; i++) {
-		s->sem[sops[i].sem_num].val = val[i];
-		s->sem[sops[i].sem_num].pid = kipc__proc_self()->pid;
+		struct sem_journal *j = &s->m->journal[i];
+
+		j->semnum = sops[i].sem_num;
+		j->val = s->sem[j->semnum].val;
+		j->pid = s->sem[j->semnum].pid;
+		j->adj = u ? u->adj[j->semnum] : 0;
 	}
+	s->m->jundo = u ? (uint32_t)(((char *)u - s->undo) / s->undo_size) : NO_UNDO;
+	__atomic_store_n(&s->m->jn, (uint32_t)nsops, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < nsops; i++) {
+		if (u && (sops[i].sem_flg & SEM_UNDO))
+			u->adj[sops[i].sem_num] -= sops[i].sem_op;
+		/* The last value computed for each semaphore is its new value. */
+		s->sem[sops[i].sem_num].val = val[i];
+		s->sem[sops[i].sem_num].pid = pid;
+	}
+	__atomic_store_n(&s->m->jn, 0, __ATOMIC_RELEASE);
 	s->m->otime = kipc__obj_now();
 	__atomic_store_n(&s->m->version, s->m->version + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-/* Lock held: count this thread as waiting on sops[i] (GETNCNT/GETZCNT). */
-static struct sem_waiter *add_waiter(struct set *s, const struct sembuf *op)
+/*
+ * Lock held: count this thread as waiting on op (GETNCNT/GETZCNT), in its
+ * entry w if it has one already (it keeps it from the first time it must
+ * wait until its semop is done, spinning or asleep).
+ */
+static struct sem_waiter *add_waiter(struct set *s, struct sem_waiter *w, const struct sembuf *op)
 {
+	if (w && w->tid == kipc__gettid()) {
+		w->semnum = op->sem_num;
+		w->zero = op->sem_op == 0;
+		return w;
+	}
 	for (uint32_t i = 0; i < NWAITERS; i++) {
-		struct sem_waiter *w = &s->m->waiter[i];
-
+		w = &s->m->waiter[i];
 		if (w->tid && kipc__task_alive(w->tid, w->start))
 			continue;
 		w->semnum = op->sem_num;
@@ -367,16 +428,31 @@ static struct sem_waiter *add_waiter(struct set *s, const struct sembuf *op)
 	return NULL;		/* uncounted, still correct */
 }
 
-struct undo_watch {
+/* Lock held: the semop is done waiting. */
+static void drop_waiter(struct sem_waiter *w)
+{
+	if (w && w->tid == kipc__gettid())
+		w->tid = 0;
+}
+
+struct sem_watch {
 	struct kipc__watch w;
 	struct set *s;
+	uint32_t version;		/* the values' version when it slept */
 };
 
-/* The watchdog's question: has a process with undo adjustments died? */
-static bool undo_owner_dead(struct kipc__watch *w)
+/*
+ * The watchdog's question for a sleeper: did the values change (a peer
+ * killed before its wake-up call), did the holder of the lock die, or did
+ * a process with undo adjustments die (their undo is for us to apply)?
+ */
+static bool sem_moved(struct kipc__watch *w)
 {
-	struct set *s = ((struct undo_watch *)w)->s;
+	struct sem_watch *sw = (struct sem_watch *)w;
+	struct set *s = sw->s;
 
+	if (kipc__watch_moved(&s->m->version, sw->version, &s->m->lock))
+		return true;
 	if (!__atomic_load_n(&s->m->nundo, __ATOMIC_RELAXED))
 		return false;
 	for (uint32_t i = 0; i < KIPC_SEM_UNDO_PROCS; i++) {
@@ -392,8 +468,9 @@ static bool undo_owner_dead(struct kipc__watch *w)
 int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout)
 {
 	struct timespec deadline = { 0, 0 };
-	struct set s;
 	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
+	struct sem_waiter *w = NULL;
+	struct set s;
 	size_t block;
 	int err;
 
@@ -415,8 +492,7 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 			return fail(-EFBIG);
 		}
 	for (;;) {
-		struct undo_watch uw = { .s = &s };
-		struct sem_waiter *w;
+		struct sem_watch sw = { .s = &s };
 		uint32_t seq;
 
 		err = lock_set(&s);
@@ -433,18 +509,17 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 			wake_all(&s);
 			err = try_ops(&s, sops, nsops, &block);
 		}
-		if (err != -EAGAIN) {
-			bool wake = !err && s.m->sleepers;
+		if (err != -EAGAIN || (sops[block].sem_flg & IPC_NOWAIT)) {
+			bool wake = !err && __atomic_load_n(&s.m->sleepers, __ATOMIC_RELAXED);
 
+			drop_waiter(w);
+			w = NULL;
 			kipc_mutex_unlock(&s.m->lock);
 			if (wake)
 				wake_all(&s);
 			break;
 		}
-		if (sops[block].sem_flg & IPC_NOWAIT) {
-			kipc_mutex_unlock(&s.m->lock);
-			break;
-		}
+		w = add_waiter(&s, w, &sops[block]);
 		if (!kipc__ipc_spin_spent(&sp)) {
 			/* Unannounced, so the partner's semop makes no wake-up call. */
 			uint32_t v = s.m->version;
@@ -461,24 +536,19 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 		 */
 		if (!deadline.tv_sec)
 			kipc__sysv_deadline(&deadline, timeout);
-		w = add_waiter(&s, &sops[block]);
-		s.m->sleepers++;
+		__atomic_fetch_add(&s.m->sleepers, 1, __ATOMIC_RELAXED);
 		seq = __atomic_load_n(&s.m->seq, __ATOMIC_RELAXED);
+		sw.version = s.m->version;
 		kipc_mutex_unlock(&s.m->lock);
-		uw.w.gone = undo_owner_dead;
-		uw.w.word = &s.m->seq;
-		err = kipc__watch_add(&uw.w);
+		sw.w.gone = sem_moved;
+		sw.w.word = &s.m->seq;
+		err = kipc__watch_add(&sw.w);
 		if (!err) {
 			err = kipc__futex_wait(&s.m->seq, seq, &deadline,
 					       KIPC__FUTEX_SHARED | KIPC__FUTEX_ABS);
-			kipc__watch_del(&uw.w);
+			kipc__watch_del(&sw.w);
 		}
-		if (lock_set(&s) == 0) {
-			s.m->sleepers--;
-			if (w && w->tid == kipc__gettid())
-				w->tid = 0;
-			kipc_mutex_unlock(&s.m->lock);
-		}
+		__atomic_fetch_sub(&s.m->sleepers, 1, __ATOMIC_RELAXED);
 		if (removed(&s)) {
 			err = -EIDRM;
 			break;
@@ -493,6 +563,11 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 		}
 		if (err == -EINTR)
 			break;
+	}
+	/* Leaving while counted as a waiter (interrupted, timed out, removed). */
+	if (w && !removed(&s) && lock_set(&s) == 0) {
+		drop_waiter(w);
+		kipc_mutex_unlock(&s.m->lock);
 	}
 	kipc__sysv_release(s.ref);
 	return err ? fail(err) : 0;
@@ -600,6 +675,9 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 		err = ctl_owner(semid, cmd, arg);
 		return err ? fail(err) : 0;
 	}
+	/* The kernel checks SETVAL's value before anything else. */
+	if (cmd == SETVAL && (arg.val < 0 || arg.val > KIPC_SEMVMX))
+		return fail(-ERANGE);
 	err = hold(semid, &s);
 	if (err)
 		return fail(err);
@@ -611,10 +689,6 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 	if (((cmd == GETALL || cmd == SETALL) && !arg.array) || (cmd == IPC_STAT && !arg.buf)) {
 		kipc__sysv_release(s.ref);
 		return fail(-EFAULT);
-	}
-	if (cmd == SETVAL && (arg.val < 0 || arg.val > KIPC_SEMVMX)) {
-		kipc__sysv_release(s.ref);
-		return fail(-ERANGE);
 	}
 	if (cmd == SETALL)
 		for (uint32_t k = 0; k < s.nsems; k++)

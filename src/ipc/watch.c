@@ -12,6 +12,7 @@
 #include <time.h>
 #include "futex.h"
 #include "ipc/watch.h"
+#include "mutex_internal.h"
 
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond;
@@ -109,4 +110,10 @@ static void watch_fork_child(void)
 __attribute__((constructor)) static void watch_setup(void)
 {
 	pthread_atfork(NULL, NULL, watch_fork_child);
+}
+
+bool kipc__watch_moved(const uint32_t *counter, uint32_t seen, struct kipc_mutex *lock)
+{
+	return __atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen ||
+	       (lock && kipc__mutex_owner_dead(lock));
 }

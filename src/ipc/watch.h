@@ -16,6 +16,12 @@
  *       a sleeper registers its watch before sleeping and removes it after;
  *       w->gone(w) is called from the watchdog; if it returns true, the
  *       watchdog increments *w->word and wakes all its sleepers
+ *
+ * The same watchdog covers a peer killed between changing what a sleeper
+ * waits for and waking it, or while holding the object's lock: a watch
+ * that also compares a counter with the value the sleeper saw, and asks
+ * whether the lock's holder is dead (kipc__watch_moved), wakes the sleeper
+ * to look again within KIPC__WATCH_MS, where no peer would ever wake it.
  */
 #ifndef KIPC_IPC_WATCH_H
 #define KIPC_IPC_WATCH_H
@@ -34,5 +40,10 @@ struct kipc__watch {
 
 int kipc__watch_add(struct kipc__watch *w);
 void kipc__watch_del(struct kipc__watch *w);
+
+struct kipc_mutex;
+
+/* A counter that moved from seen, or a lock whose holder died (lock may be NULL). */
+bool kipc__watch_moved(const uint32_t *counter, uint32_t seen, struct kipc_mutex *lock);
 
 #endif

@@ -408,3 +408,11 @@ void kipc_mutex_destroy(struct kipc_mutex *lock)
 	kipc__tsan_destroy(lock, 0);
 	lock->magic = 0;
 }
+
+bool kipc__mutex_owner_dead(struct kipc_mutex *lock)
+{
+	uint32_t v = __atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) & TID_MASK;
+
+	return v && v != NOTREC &&
+	       !kipc__task_alive(v, __atomic_load_n(&lock->owner_start, __ATOMIC_RELAXED));
+}
