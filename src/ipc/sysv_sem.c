@@ -675,7 +675,9 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 		err = ctl_owner(semid, cmd, arg);
 		return err ? fail(err) : 0;
 	}
-	/* The kernel checks SETVAL's value before anything else. */
+	/* The kernel's order: a negative id, then SETVAL's value, then the rest. */
+	if (semid < 0)
+		return fail(-EINVAL);
 	if (cmd == SETVAL && (arg.val < 0 || arg.val > KIPC_SEMVMX))
 		return fail(-ERANGE);
 	err = hold(semid, &s);
