@@ -26,6 +26,7 @@
 #include "ipc/describe.h"
 #include "ipc/fdtable.h"
 #include "ipc/mq.h"
+#include "ipc/watch.h"
 #include "spin.h"
 #include "task.h"
 
@@ -239,20 +240,47 @@ static void take_notice(struct mq_end *q, struct notice *n)
 	n->kind = -1;
 	if (!m->nt_registered)
 		return;
-	m->nt_registered = 0;
-	if (!kipc__proc_alive(m->nt_pid, m->nt_start))
-		return;
-	n->kind = m->nt_notify;
-	n->pid = m->nt_pid;
-	n->signo = m->nt_signo;
-	n->value.sival_ptr = (void *)(uintptr_t)m->nt_value;
-	if (n->kind == SIGEV_THREAD)
-		__atomic_store_n(&m->nt_fired_gen, m->nt_gen, __ATOMIC_RELEASE);
+	if (kipc__proc_alive(m->nt_pid, m->nt_start)) {
+		n->kind = m->nt_notify;
+		n->pid = m->nt_pid;
+		n->signo = m->nt_signo;
+		n->value.sival_ptr = (void *)(uintptr_t)m->nt_value;
+		/* Fired before unregistered: the waiter must never see neither. */
+		if (n->kind == SIGEV_THREAD)
+			__atomic_store_n(&m->nt_fired_gen, m->nt_gen, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&m->nt_registered, 0, __ATOMIC_RELEASE);
+}
+
+/* Lock held: a receiver is asleep in the queue (alive: a killed one is not). */
+static bool receiver_blocked(const struct kipc__mq_meta *m)
+{
+	if (!__atomic_load_n(&m->rsleep, __ATOMIC_RELAXED))
+		return false;
+	for (unsigned int i = 0; i < sizeof(m->rwait) / sizeof(m->rwait[0]); i++)
+		if (m->rwait[i].tid && kipc__task_alive(m->rwait[i].tid, m->rwait[i].start))
+			return true;
+	return false;
+}
+
+/* Lock held: this thread sleeps as a receiver (-1: the table is full). */
+static int note_receiver(struct kipc__mq_meta *m)
+{
+	for (unsigned int i = 0; i < sizeof(m->rwait) / sizeof(m->rwait[0]); i++) {
+		if (m->rwait[i].tid && kipc__task_alive(m->rwait[i].tid, m->rwait[i].start))
+			continue;
+		m->rwait[i].start = kipc__thread_start();
+		m->rwait[i].tid = kipc__gettid();
+		return (int)i;
+	}
+	/* Uncounted: then a blocked receiver may be missed, never invented. */
+	return -1;
 }
 
 static void deliver(struct mq_end *q, const struct notice *n)
 {
-	if (n->kind == SIGEV_SIGNAL) {
+	/* Signal 0 registers and is consumed, but sends nothing (as the kernel). */
+	if (n->kind == SIGEV_SIGNAL && n->signo) {
 		siginfo_t info;
 
 		/* What the kernel sends: SI_MESGQ, the sender, the value. */
@@ -280,15 +308,39 @@ static struct mq_end *get_queue(kipc_mqd_t fd)
 	return (struct mq_end *)kipc__fd_get(fd, &mq_ops);
 }
 
+struct mq_watch {
+	struct kipc__watch w;
+	struct kipc__mq_meta *m;
+	uint32_t count;			/* curmsgs when it went to sleep */
+};
+
+/* A sender killed before its wake-up call, or a holder of the lock killed. */
+static bool mq_moved(struct kipc__watch *w)
+{
+	struct mq_watch *mw = (struct mq_watch *)w;
+
+	return kipc__watch_moved(&mw->m->curmsgs, mw->count, &mw->m->lock);
+}
+
 /*
  * Sleep until *word changes from s (or abs passes); the caller announced
- * itself in *sleepers under the lock.  0, -ETIMEDOUT or -EINTR.
+ * itself in *sleepers under the lock, and saw count messages.  0,
+ * -ETIMEDOUT or -EINTR.
  */
-static int sleep_on(uint32_t *word, uint32_t s, uint32_t *sleepers, const struct timespec *abs)
+static int sleep_on(struct kipc__mq_meta *m, uint32_t *word, uint32_t s, uint32_t *sleepers,
+		    uint32_t count, const struct timespec *abs)
 {
-	int err = kipc__futex_wait(word, s, abs, KIPC__FUTEX_SHARED |
-				   (abs ? KIPC__FUTEX_ABS | KIPC__FUTEX_REALTIME : 0));
+	struct mq_watch mw = { .m = m, .count = count };
+	int err;
 
+	mw.w.gone = mq_moved;
+	mw.w.word = word;
+	err = kipc__watch_add(&mw.w);
+	if (!err) {
+		err = kipc__futex_wait(word, s, abs, KIPC__FUTEX_SHARED |
+				       (abs ? KIPC__FUTEX_ABS | KIPC__FUTEX_REALTIME : 0));
+		kipc__watch_del(&mw.w);
+	}
 	__atomic_fetch_sub(sleepers, 1, __ATOMIC_RELAXED);
 	return err == -EAGAIN ? 0 : err;
 }
@@ -338,7 +390,7 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 			m->qsize += len;
 			__atomic_store_n(&m->curmsgs, m->curmsgs + 1, __ATOMIC_RELEASE);
 			wake = __atomic_load_n(&m->rsleep, __ATOMIC_RELAXED) != 0;
-			if (was_empty && !wake)
+			if (was_empty && !receiver_blocked(m))
 				take_notice(q, &n);
 			unlock_queue(q);
 			if (wake)
@@ -362,7 +414,7 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
 		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
 		unlock_queue(q);
-		err = sleep_on(&m->sseq, s, &m->ssleep, abs);
+		err = sleep_on(m, &m->sseq, s, &m->ssleep, q->maxmsg, abs);
 		if (err)
 			goto out;
 	}
@@ -382,7 +434,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 	struct mq_end *q;
 	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	ssize_t ret;
-	int err;
+	int err, sleeper;
 
 	if (abs && !valid_timeout(abs))
 		return fail(-EINVAL);
@@ -437,9 +489,12 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 		}
 		kipc__ipc_spin_reset(&sp);
 		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
+		sleeper = note_receiver(m);
 		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
 		unlock_queue(q);
-		err = sleep_on(&m->rseq, s, &m->rsleep, abs);
+		err = sleep_on(m, &m->rseq, s, &m->rsleep, 0, abs);
+		if (sleeper >= 0 && m->rwait[sleeper].tid == kipc__gettid())
+			__atomic_store_n(&m->rwait[sleeper].tid, 0, __ATOMIC_RELAXED);
 		if (err)
 			goto out;
 	}
@@ -514,10 +569,37 @@ struct notify_thread {
 static void *run_notification(void *arg)
 {
 	struct notify_thread *t = arg;
+	void (*fn)(union sigval) = t->fn;
+	union sigval value = t->value;
 
-	t->fn(t->value);
+	pthread_attr_destroy(&t->attr);
 	free(t);
+	fn(value);
 	return NULL;
+}
+
+/* What pthread_attr_t holds, property by property: no shared pointers. */
+static void copy_attr(pthread_attr_t *dst, const pthread_attr_t *src)
+{
+	struct sched_param sp;
+	cpu_set_t cpus;
+	size_t size;
+	int v;
+
+	if (!pthread_attr_getstacksize(src, &size))
+		pthread_attr_setstacksize(dst, size);
+	if (!pthread_attr_getguardsize(src, &size))
+		pthread_attr_setguardsize(dst, size);
+	if (!pthread_attr_getscope(src, &v))
+		pthread_attr_setscope(dst, v);
+	if (!pthread_attr_getinheritsched(src, &v))
+		pthread_attr_setinheritsched(dst, v);
+	if (!pthread_attr_getschedpolicy(src, &v))
+		pthread_attr_setschedpolicy(dst, v);
+	if (!pthread_attr_getschedparam(src, &sp))
+		pthread_attr_setschedparam(dst, &sp);
+	if (!pthread_attr_getaffinity_np(src, sizeof(cpus), &cpus))
+		pthread_attr_setaffinity_np(dst, sizeof(cpus), &cpus);
 }
 
 /*
@@ -549,11 +631,13 @@ static void *notify_waiter(void *arg)
 		pthread_t tid;
 		struct notify_thread *run = t;
 
-		if (pthread_create(&tid, t->has_attr ? &t->attr : NULL, run_notification, run) == 0)
-			pthread_detach(tid);
-		else
+		/* Detached by its attributes (set in start_waiter). */
+		if (pthread_create(&tid, &t->attr, run_notification, run)) {
+			pthread_attr_destroy(&run->attr);
 			free(run);
+		}
 	} else {
+		pthread_attr_destroy(&t->attr);
 		free(t);
 	}
 	return NULL;
@@ -579,10 +663,12 @@ static int start_waiter(struct mq_end *q, const struct sigevent *sev, uint32_t g
 	t->gen = gen;
 	t->fn = sev->sigev_notify_function;
 	t->value = sev->sigev_value;
-	if (sev->sigev_notify_attributes) {
-		t->attr = *sev->sigev_notify_attributes;
-		t->has_attr = true;
-	}
+	/* A deep copy: the caller may destroy its attributes at once (glibc copies too). */
+	pthread_attr_init(&t->attr);
+	if (sev->sigev_notify_attributes)
+		copy_attr(&t->attr, sev->sigev_notify_attributes);
+	pthread_attr_setdetachstate(&t->attr, PTHREAD_CREATE_DETACHED);
+	t->has_attr = true;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
@@ -592,6 +678,7 @@ static int start_waiter(struct mq_end *q, const struct sigevent *sev, uint32_t g
 	pthread_attr_destroy(&attr);
 	if (err) {
 		munmap(t->base, t->map_len);
+		pthread_attr_destroy(&t->attr);
 		free(t);
 		return -EAGAIN;
 	}
@@ -618,7 +705,7 @@ int kipc_mq_notify(kipc_mqd_t fd, const struct sigevent *sev)
 		    sev->sigev_notify != SIGEV_THREAD)
 			return fail(-EINVAL);
 		if (sev->sigev_notify == SIGEV_SIGNAL &&
-		    (sev->sigev_signo <= 0 || sev->sigev_signo > SIGRTMAX))
+		    (sev->sigev_signo < 0 || sev->sigev_signo > SIGRTMAX))
 			return fail(-EINVAL);
 		if (sev->sigev_notify == SIGEV_THREAD && !sev->sigev_notify_function)
 			return fail(-EINVAL);
@@ -642,17 +729,18 @@ int kipc_mq_notify(kipc_mqd_t fd, const struct sigevent *sev)
 		uint32_t gen = __atomic_load_n(&m->nt_gen, __ATOMIC_RELAXED) + 1;
 
 		__atomic_store_n(&m->nt_gen, gen, __ATOMIC_RELEASE);
+		m->nt_pid = self->pid;
+		m->nt_start = self->start;
+		m->nt_uid = getuid();
+		m->nt_notify = sev->sigev_notify;
+		m->nt_signo = sev->sigev_notify == SIGEV_SIGNAL ? sev->sigev_signo : 0;
+		m->nt_value = (uint64_t)(uintptr_t)sev->sigev_value.sival_ptr;
+		/* Registered before the waiter starts: it must find itself registered. */
+		__atomic_store_n(&m->nt_registered, 1, __ATOMIC_RELEASE);
 		if (sev->sigev_notify == SIGEV_THREAD)
 			err = start_waiter(q, sev, gen);
-		if (!err) {
-			m->nt_pid = self->pid;
-			m->nt_start = self->start;
-			m->nt_uid = getuid();
-			m->nt_notify = sev->sigev_notify;
-			m->nt_signo = sev->sigev_notify == SIGEV_SIGNAL ? sev->sigev_signo : 0;
-			m->nt_value = (uint64_t)(uintptr_t)sev->sigev_value.sival_ptr;
-			__atomic_store_n(&m->nt_registered, 1, __ATOMIC_RELEASE);
-		}
+		if (err)
+			unregister(m);
 	}
 	unlock_queue(q);
 	if (!sev || err)
@@ -773,14 +861,31 @@ static int create(const char *leaf, mode_t mode, const struct mq_attr *attr, str
 	return err;
 }
 
-#define MQ_OFLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC)
+/*
+ * mq_open(3)'s name rules as the kernel applies them: "/" alone names
+ * nothing (ENOENT); another slash, or "." or "..", is EACCES (the kernel
+ * looks the name up in its mqueue directory), and that before the length.
+ */
+static int check_name(const char *name)
+{
+	const char *rest;
+
+	if (!name || name[0] != '/')
+		return -EINVAL;
+	rest = name + 1;
+	if (!*rest)
+		return -ENOENT;
+	if (strchr(rest, '/') || !strcmp(rest, ".") || !strcmp(rest, ".."))
+		return -EACCES;
+	return strnlen(rest, NAME_MAX + 1) > NAME_MAX ? -ENAMETOOLONG : 0;
+}
 
 kipc_mqd_t kipc_mq_open(const char *name, int oflag, ...)
 {
 	struct mq_attr *attr = NULL;
 	struct kipc__obj obj;
 	mode_t mode = 0;
-	int err = kipc__ns_check_name(name);
+	int err = check_name(name);
 
 	if (oflag & O_CREAT) {
 		va_list ap;
@@ -792,7 +897,8 @@ kipc_mqd_t kipc_mq_open(const char *name, int oflag, ...)
 	}
 	if (err)
 		return fail(err);
-	if ((oflag & ~MQ_OFLAGS) || (oflag & O_ACCMODE) == O_ACCMODE)
+	/* Other flags the kernel ignores, and so do we; both access bits are no mode. */
+	if ((oflag & O_ACCMODE) == O_ACCMODE)
 		return fail(-EINVAL);
 	for (;;) {
 		err = kipc__obj_open(KIPC__NS_MQ, name + 1, KIPC__OBJ_MQ, &obj);
@@ -834,7 +940,7 @@ int kipc_mq_close(kipc_mqd_t fd)
 int kipc_mq_unlink(const char *name)
 {
 	char path[PATH_MAX];
-	int err = kipc__ns_check_name(name);
+	int err = check_name(name);
 
 	if (!err)
 		err = kipc__ns_path(path, KIPC__NS_MQ, name + 1);

@@ -32,6 +32,16 @@ struct kipc__mq_meta {
 	uint32_t nt_gen;		/* changes with every (un)registration */
 	uint32_t nt_fired;		/* futex: SIGEV_THREAD waiters */
 	uint32_t nt_fired_gen;		/* the registration that fired */
+	uint32_t reserved;
+	/*
+	 * Receivers asleep, by thread: "no receiver is blocked" (when a
+	 * notification fires) must not count one killed in its sleep.
+	 */
+	struct {
+		uint32_t tid;		/* 0: free */
+		uint32_t reserved;
+		uint64_t start;
+	} rwait[16];
 	uint32_t heap[];
 };
 
