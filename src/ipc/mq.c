@@ -266,12 +266,16 @@ static bool receiver_blocked(const struct kipc__mq_meta *m)
 /* Lock held: this thread sleeps as a receiver (-1: the table is full). */
 static int note_receiver(struct kipc__mq_meta *m)
 {
-	for (unsigned int i = 0; i < sizeof(m->rwait) / sizeof(m->rwait[0]); i++) {
-		if (m->rwait[i].tid && kipc__task_alive(m->rwait[i].tid, m->rwait[i].start))
-			continue;
-		m->rwait[i].start = kipc__thread_start();
-		m->rwait[i].tid = kipc__gettid();
-		return (int)i;
+	/* A free entry first; the dead are looked for (in /proc) only if none is. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned int i = 0; i < sizeof(m->rwait) / sizeof(m->rwait[0]); i++) {
+			if (m->rwait[i].tid && (!pass || kipc__task_alive(m->rwait[i].tid,
+									  m->rwait[i].start)))
+				continue;
+			m->rwait[i].start = kipc__thread_start();
+			m->rwait[i].tid = kipc__gettid();
+			return (int)i;
+		}
 	}
 	/* Uncounted: then a blocked receiver may be missed, never invented. */
 	return -1;

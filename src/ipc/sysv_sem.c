@@ -415,15 +415,18 @@ static struct sem_waiter *add_waiter(struct set *s, struct sem_waiter *w, const 
 		w->zero = op->sem_op == 0;
 		return w;
 	}
-	for (uint32_t i = 0; i < NWAITERS; i++) {
-		w = &s->m->waiter[i];
-		if (w->tid && kipc__task_alive(w->tid, w->start))
-			continue;
-		w->semnum = op->sem_num;
-		w->zero = op->sem_op == 0;
-		w->start = kipc__thread_start();
-		w->tid = kipc__gettid();
-		return w;
+	/* A free entry first; the dead are looked for (in /proc) only if none is. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < NWAITERS; i++) {
+			w = &s->m->waiter[i];
+			if (w->tid && (!pass || kipc__task_alive(w->tid, w->start)))
+				continue;
+			w->semnum = op->sem_num;
+			w->zero = op->sem_op == 0;
+			w->start = kipc__thread_start();
+			w->tid = kipc__gettid();
+			return w;
+		}
 	}
 	return NULL;		/* uncounted, still correct */
 }
