@@ -348,6 +348,28 @@ static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleep
 	return err == -EINTR ? err : 0;
 }
 
+/*
+ * The queue's lock held, and the call must wait for *counter to move: unlock
+ * and spin, unannounced so that no peer makes a wake-up call for us, while
+ * the wait's budget lasts; then count ourselves in *sleepers and sleep on
+ * *word.  0 to try again, -EINTR or -EIDRM.
+ */
+static int wait_turn(struct queue *q, struct kipc__ipc_spin *sp, uint32_t *word,
+		     uint32_t *sleepers, uint32_t *counter)
+{
+	uint32_t s = __atomic_load_n(word, __ATOMIC_RELAXED), seen = *counter;
+
+	if (!kipc__ipc_spin_spent(sp)) {
+		kipc_mutex_unlock(&q->m->lock);
+		kipc__ipc_spin(sp, counter, seen);
+		return 0;
+	}
+	kipc__ipc_spin_reset(sp);
+	__atomic_fetch_add(sleepers, 1, __ATOMIC_RELAXED);
+	kipc_mutex_unlock(&q->m->lock);
+	return sleep_on(q, word, s, sleepers, counter, seen);
+}
+
 int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
 	const struct kipc_msgbuf_hdr *hdr = msgp;
@@ -368,7 +390,6 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		return fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
-		uint32_t s, seen;
 
 		err = lock_queue(&q);
 		if (err)
@@ -412,19 +433,8 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			err = -EAGAIN;
 			break;
 		}
-		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
-		if (!kipc__ipc_spin_spent(&sp)) {
-			/* Unannounced: wait for a departure without a wake-up call. */
-			seen = m->departures;
-			kipc_mutex_unlock(&m->lock);
-			kipc__ipc_spin(&sp, &m->departures, seen);
-			continue;
-		}
-		kipc__ipc_spin_reset(&sp);
-		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
-		seen = m->departures;
-		kipc_mutex_unlock(&m->lock);
-		err = sleep_on(&q, &m->sseq, s, &m->ssleep, &m->departures, seen);
+		/* Room comes with a departure. */
+		err = wait_turn(&q, &sp, &m->sseq, &m->ssleep, &m->departures);
 		if (err)
 			break;
 	}
@@ -513,7 +523,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 		return fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
-		uint32_t i, prev, s, seen;
+		uint32_t i, prev;
 
 		err = lock_queue(&q);
 		if (err)
@@ -563,19 +573,8 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			err = -ENOMSG;
 			break;
 		}
-		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
-		if (!kipc__ipc_spin_spent(&sp)) {
-			/* Unannounced: wait for an arrival without a wake-up call. */
-			seen = m->arrivals;
-			kipc_mutex_unlock(&m->lock);
-			kipc__ipc_spin(&sp, &m->arrivals, seen);
-			continue;
-		}
-		kipc__ipc_spin_reset(&sp);
-		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
-		seen = m->arrivals;
-		kipc_mutex_unlock(&m->lock);
-		err = sleep_on(&q, &m->rseq, s, &m->rsleep, &m->arrivals, seen);
+		/* A message to take comes with an arrival. */
+		err = wait_turn(&q, &sp, &m->rseq, &m->rsleep, &m->arrivals);
 		if (err)
 			break;
 	}
