@@ -158,7 +158,7 @@ check-arm64:
 
 # libFuzzer over kipc__obj_check(): the library built again with clang and
 # the fuzzer's coverage, ASan and UBSan, in a build directory of its own.
-# The seed is a real segment file (tests/helpers/mkobj seed); the corpus
+# The seeds are real object files (tests/helpers/mkobj seed); the corpus
 # grows in build/fuzz/corpus from run to run.
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 30
@@ -168,9 +168,11 @@ fuzz:
 		SANFLAGS='-fsanitize=fuzzer-no-link,$(FUZZ_SAN)' \
 		$(FUZZ_BUILD)/fuzz/obj_header $(FUZZ_BUILD)/tests/helpers/mkobj
 	@mkdir -p $(FUZZ_BUILD)/seeds $(FUZZ_BUILD)/corpus
-	ns=/dev/shm/kipc-fuzz-seed-$$$$; \
-		KIPC_NAMESPACE=$$ns $(FUZZ_BUILD)/tests/helpers/mkobj seed $(FUZZ_BUILD)/seeds/sysv-shm; \
-		rc=$$?; rm -rf $$ns; exit $$rc
+	ns=/dev/shm/kipc-fuzz-seed-$$$$; rc=0; \
+		for kind in sysv-shm sysv-sem mq; do \
+			KIPC_NAMESPACE=$$ns $(FUZZ_BUILD)/tests/helpers/mkobj seed $$kind \
+				$(FUZZ_BUILD)/seeds/$$kind || rc=1; \
+		done; rm -rf $$ns; exit $$rc
 	$(FUZZ_BUILD)/fuzz/obj_header -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds
 

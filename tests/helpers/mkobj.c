@@ -15,8 +15,9 @@
  *                                 COUNT 10-byte messages; prints its id
  *   mkobj sem KEY NSEMS           create a System V semaphore set; prints
  *                                 its id
- *   mkobj seed FILE               write the bytes of a freshly created
- *                                 System V segment file to FILE, with its
+ *   mkobj seed KIND FILE          write the bytes of a freshly created
+ *                                 object file (KIND sysv-shm, sysv-sem or
+ *                                 mq: small ones) to FILE, with its
  *                                 creator, times and id made constant so
  *                                 that the seed is the same on every run
  *
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <kipc/mq.h>
 #include <kipc/msg.h>
 #include <kipc/sem.h>
 #include <kipc/shm.h>
@@ -40,7 +42,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: mkobj shm /NAME SIZE MODE | sysv KEY SIZE MODE |\n"
-			"       msg KEY COUNT | sem KEY NSEMS | attach ID SECONDS | seed FILE\n");
+			"       msg KEY COUNT | sem KEY NSEMS | attach ID SECONDS | seed KIND FILE\n");
 	return 2;
 }
 
@@ -150,22 +152,58 @@ static int attach(const char *id_s, const char *secs_s)
 	return 0;		/* exit() runs the library's detach */
 }
 
-static int seed(const char *out)
+/*
+ * Make a small object of kind (sysv-shm, sysv-sem or mq) and name the path
+ * of its file in path; the object is removed by forget_seed().
+ */
+static int seed_object(const char *kind, char path[PATH_MAX], int *id)
+{
+	char leaf[32];
+
+	if (!strcmp(kind, "mq")) {
+		struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 1 };
+		int q = kipc_mq_open("/seed", O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+
+		if (q < 0)
+			return failed("kipc_mq_open");
+		kipc_mq_close(q);
+		return kipc__ns_path(path, KIPC__NS_MQ, "seed") ? -1 : 0;
+	}
+	if (!strcmp(kind, "sysv-sem")) {
+		*id = kipc_semget(IPC_PRIVATE, 1, 0600);
+		snprintf(leaf, sizeof(leaf), "sem.%d", *id);
+	} else if (!strcmp(kind, "sysv-shm")) {
+		*id = kipc_shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+		snprintf(leaf, sizeof(leaf), "shm.%d", *id);
+	} else {
+		return usage();
+	}
+	if (*id < 0)
+		return failed(kind);
+	return kipc__ns_path(path, KIPC__NS_SYSV, leaf) ? -1 : 0;
+}
+
+static void forget_seed(const char *kind, int id)
+{
+	if (!strcmp(kind, "mq"))
+		kipc_mq_unlink("/seed");
+	else if (!strcmp(kind, "sysv-sem"))
+		kipc_semctl(id, 0, IPC_RMID);
+	else
+		kipc_shmctl(id, IPC_RMID, NULL);
+}
+
+static int seed(const char *kind, const char *out)
 {
 	struct kipc__obj_hdr *h;
-	char path[PATH_MAX], leaf[32];
+	char path[PATH_MAX];
 	struct stat st;
-	int id, fd, ofd;
+	int id = -1, fd, ofd, err;
 	char *buf;
 
-	id = kipc_shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
-	if (id < 0)
-		return failed("kipc_shmget");
-	snprintf(leaf, sizeof(leaf), "shm.%d", id);
-	if (kipc__ns_path(path, KIPC__NS_SYSV, leaf)) {
-		errno = ENAMETOOLONG;
-		return failed("path");
-	}
+	err = seed_object(kind, path, &id);
+	if (err)
+		return err < 0 ? failed("path") : err;
 	fd = open(path, O_RDONLY);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return failed(path);
@@ -173,10 +211,10 @@ static int seed(const char *out)
 	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
 		return failed("read");
 	close(fd);
-	kipc_shmctl(id, IPC_RMID, NULL);
+	forget_seed(kind, id);
 	/* What differs from run to run; the check does not look at it. */
 	h = (struct kipc__obj_hdr *)buf;
-	h->id = 0;
+	h->id = h->id < 0 ? -1 : 0;
 	h->cpid = 1;
 	h->cstart = 0;
 	h->otime = h->ctime = 0;
@@ -197,7 +235,7 @@ int main(int argc, char **argv)
 		return make_msg_sem(argv[1][1] == 's', argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "attach"))
 		return attach(argv[2], argv[3]);
-	if (argc == 3 && !strcmp(argv[1], "seed"))
-		return seed(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "seed"))
+		return seed(argv[2], argv[3]);
 	return usage();
 }
