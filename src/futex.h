@@ -12,6 +12,10 @@
  *     its wait is interruptible).
  *   kipc__futex_wake(uaddr, n, flags)
  *     wakes up to n waiters (INT_MAX: all); returns how many it woke.
+ *   kipc__futex_bump_wake(uaddr)
+ *     for a process-shared sequence word: change it (so that a sleeper
+ *     about to wait on the old value returns at once), then wake everyone
+ *     asleep on it.
  *
  * KIPC__FUTEX_SHARED selects a process-shared futex (keyed by the physical
  * page, so it works in shared memory mapped at different addresses);
@@ -90,6 +94,13 @@ static inline int kipc__futex_wake(uint32_t *uaddr, int n, int flags)
 			 n, NULL, NULL, 0);
 
 	return r < 0 ? -errno : (int)r;
+}
+
+static inline void kipc__futex_bump_wake(uint32_t *uaddr)
+{
+	/* Seq_cst: ordered after what the sleepers wait for, before the wake. */
+	__atomic_fetch_add(uaddr, 1, __ATOMIC_SEQ_CST);
+	kipc__futex_wake(uaddr, INT_MAX, KIPC__FUTEX_SHARED);
 }
 
 #endif

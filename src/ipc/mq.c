@@ -214,11 +214,6 @@ static void unlock_queue(struct mq_end *q)
 	kipc_mutex_unlock(&q->m->lock);
 }
 
-static void wake_all(uint32_t *word)
-{
-	__atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-	kipc__futex_wake(word, INT_MAX, KIPC__FUTEX_SHARED);
-}
 
 /* ---- notification ---- */
 
@@ -296,7 +291,7 @@ static void deliver(struct mq_end *q, const struct notice *n)
 		info.si_value = n->value;
 		syscall(SYS_rt_sigqueueinfo, (pid_t)n->pid, n->signo, &info);
 	} else if (n->kind == SIGEV_THREAD) {
-		wake_all(&q->m->nt_fired);
+		kipc__futex_bump_wake(&q->m->nt_fired);
 	}
 }
 
@@ -398,7 +393,7 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 				take_notice(q, &n);
 			unlock_queue(q);
 			if (wake)
-				wake_all(&m->rseq);
+				kipc__futex_bump_wake(&m->rseq);
 			deliver(q, &n);
 			err = 0;
 			goto out;
@@ -477,7 +472,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 			wake = __atomic_load_n(&m->ssleep, __ATOMIC_RELAXED) != 0;
 			unlock_queue(q);
 			if (wake)
-				wake_all(&m->sseq);
+				kipc__futex_bump_wake(&m->sseq);
 			kipc__fd_put(&q->f);
 			return ret;
 		}
@@ -748,7 +743,7 @@ int kipc_mq_notify(kipc_mqd_t fd, const struct sigevent *sev)
 	}
 	unlock_queue(q);
 	if (!sev || err)
-		wake_all(&m->nt_fired);
+		kipc__futex_bump_wake(&m->nt_fired);
 out:
 	kipc__fd_put(&q->f);
 	return err ? fail(err) : 0;
@@ -768,7 +763,7 @@ static void mq_release(struct kipc__file *f)
 		if (m->nt_registered && m->nt_pid == self->pid && m->nt_start == self->start)
 			unregister(m);
 		unlock_queue(q);
-		wake_all(&m->nt_fired);
+		kipc__futex_bump_wake(&m->nt_fired);
 	}
 	munmap(q->base, q->map_len);
 	close(q->fd);

@@ -197,13 +197,6 @@ static void role_arrive(struct kipc__chan *ch, int role)
 		;
 }
 
-/* Wake every sleeper on a futex word after changing what they wait for. */
-static void wake_all(uint32_t *word)
-{
-	__atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-	kipc__futex_wake(word, INT_MAX, KIPC__FUTEX_SHARED);
-}
-
 static int take_slot(struct kipc__pipe *p, int fd, int chan, int role)
 {
 	struct kipc__chan *ch = &p->m->chan[chan];
@@ -241,9 +234,9 @@ static void end_release(struct kipc__file *f)
 	close(e->lock_fd);
 	/* If that made a role empty, its peers learn now: EOF or EPIPE. */
 	if (e->chan[0] >= 0 && role_gone(p, e->chan[0], KIPC__ROLE_READ))
-		wake_all(&chan(e, e->chan[0])->tseq);
+		kipc__futex_bump_wake(&chan(e, e->chan[0])->tseq);
 	if (e->chan[1] >= 0 && role_gone(p, e->chan[1], KIPC__ROLE_WRITE))
-		wake_all(&chan(e, e->chan[1])->hseq);
+		kipc__futex_bump_wake(&chan(e, e->chan[1])->hseq);
 	kipc__pipe_put(p);
 }
 
@@ -396,7 +389,7 @@ static void publish(uint64_t *pos, uint64_t v, uint32_t *word, uint32_t *sleeper
 	__atomic_store_n(pos, v, __ATOMIC_RELEASE);
 	kipc_smp_mb();
 	if (__atomic_load_n(sleepers, __ATOMIC_RELAXED))
-		wake_all(word);
+		kipc__futex_bump_wake(word);
 }
 
 static ssize_t fail(int err)
@@ -810,7 +803,7 @@ static int set_pipe_size(struct kipc__pipe_end *e, unsigned long size)
 		kipc_mutex_unlock(&ch->wlock);
 		/* More room: writers waiting for it try again. */
 		if (!ret)
-			wake_all(&ch->tseq);
+			kipc__futex_bump_wake(&ch->tseq);
 	}
 	return ret ? ret : (int)cap;
 }
@@ -961,7 +954,7 @@ int kipc_socketpair(int domain, int type, int protocol, int sv[2])
 
 void kipc__pipe_announce(struct kipc__pipe *p, int role)
 {
-	wake_all(&p->m->chan[0].open_seq[role]);
+	kipc__futex_bump_wake(&p->m->chan[0].open_seq[role]);
 }
 
 int kipc__pipe_open_wait(struct kipc__pipe *p, int role, uint32_t seen)

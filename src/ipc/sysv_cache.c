@@ -100,7 +100,8 @@ static void remember(struct kipc__sysv_ref *r)
 		put(old, false);
 }
 
-int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
+/* The entry for an id, live or not: kipc__sysv_hold() checks. */
+static int hold_any(uint32_t type, int id, struct kipc__sysv_ref **out)
 {
 	struct kipc__sysv_ref **pp, *r = last, *fresh = NULL;
 	int err;
@@ -159,6 +160,18 @@ static void put(struct kipc__sysv_ref *r, bool forget)
 	pthread_mutex_unlock(&cache_lock);
 	if (gone)
 		unmap(r);
+}
+
+int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
+{
+	int err = id < 0 ? -EINVAL : hold_any(type, id, out);
+
+	/* A removed object's id names nothing any more. */
+	if (!err && kipc__sysv_removed(*out)) {
+		kipc__sysv_forget(*out);
+		err = -EINVAL;
+	}
+	return err;
 }
 
 void kipc__sysv_release(struct kipc__sysv_ref *r)

@@ -8,7 +8,8 @@
  * object answers EIDRM and is dropped.
  *
  *   kipc__sysv_hold(type, id, &ref)   0 and a held reference, or -errno
- *                                     (EINVAL: no such id; EACCES)
+ *                                     (EINVAL: no such id, or removed; EACCES)
+ *   kipc__sysv_removed(ref)           the object was removed (IPC_RMID)
  *   kipc__sysv_release(ref)           done with it
  *   kipc__sysv_forget(ref)            done, and drop the cached mapping
  *                                     (the object was removed)
@@ -35,5 +36,10 @@ struct kipc__sysv_ref {
 int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **ref);
 void kipc__sysv_release(struct kipc__sysv_ref *ref);
 void kipc__sysv_forget(struct kipc__sysv_ref *ref);
+
+static inline bool kipc__sysv_removed(const struct kipc__sysv_ref *ref)
+{
+	return __atomic_load_n(&ref->hdr->state, __ATOMIC_ACQUIRE) == KIPC__OBJ_REMOVED;
+}
 
 #endif

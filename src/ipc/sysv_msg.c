@@ -219,31 +219,21 @@ static int lock_queue(struct queue *q)
 	return 0;
 }
 
-static void wake_all(uint32_t *word)
-{
-	__atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-	kipc__futex_wake(word, INT_MAX, KIPC__FUTEX_SHARED);
-}
 
 static bool removed(const struct queue *q)
 {
-	return __atomic_load_n(&q->ref->hdr->state, __ATOMIC_ACQUIRE) == KIPC__OBJ_REMOVED;
+	return kipc__sysv_removed(q->ref);
 }
 
 /* The cached queue for id, or -EINVAL / -EIDRM. */
 static int hold(int id, struct queue *q)
 {
 	struct kipc__sysv_ref *ref;
-	int err = id < 0 ? -EINVAL : kipc__sysv_hold(KIPC__OBJ_SYSV_MSG, id, &ref);
+	int err = kipc__sysv_hold(KIPC__OBJ_SYSV_MSG, id, &ref);
 
-	if (err)
-		return err;
-	view(ref, q);
-	if (removed(q)) {
-		kipc__sysv_forget(ref);
-		return -EINVAL;
-	}
-	return 0;
+	if (!err)
+		view(ref, q);
+	return err;
 }
 
 /* ---- msgget ---- */
@@ -425,7 +415,7 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			wake = m->rsleep != 0;
 			kipc_mutex_unlock(&m->lock);
 			if (wake)
-				wake_all(&m->rseq);
+				kipc__futex_bump_wake(&m->rseq);
 			break;
 		}
 		if (msgflg & IPC_NOWAIT) {
@@ -565,7 +555,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			wake = m->ssleep != 0;
 			kipc_mutex_unlock(&m->lock);
 			if (wake)
-				wake_all(&m->sseq);
+				kipc__futex_bump_wake(&m->sseq);
 			break;
 		}
 		if (msgflg & IPC_NOWAIT) {
@@ -661,15 +651,15 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 			q.m->qbytes = buf->msg_qbytes;
 		kipc_mutex_unlock(&q.m->lock);
 		/* More room may let senders in. */
-		wake_all(&q.m->sseq);
+		kipc__futex_bump_wake(&q.m->sseq);
 		kipc__sysv_release(q.ref);
 	} else {
 		kipc__sysv_unpublish(&obj);
 		kipc__sysv_destroy(&obj);
 		kipc_mutex_unlock(&q.m->lock);
 		/* Every waiter wakes to EIDRM. */
-		wake_all(&q.m->sseq);
-		wake_all(&q.m->rseq);
+		kipc__futex_bump_wake(&q.m->sseq);
+		kipc__futex_bump_wake(&q.m->rseq);
 		kipc__sysv_forget(q.ref);
 	}
 	kipc__obj_close(&obj);

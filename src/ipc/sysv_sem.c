@@ -168,13 +168,12 @@ static int32_t value(const struct set *s, uint32_t k)
 
 static bool removed(const struct set *s)
 {
-	return __atomic_load_n(&s->ref->hdr->state, __ATOMIC_ACQUIRE) == KIPC__OBJ_REMOVED;
+	return kipc__sysv_removed(s->ref);
 }
 
 static void wake_all(struct set *s)
 {
-	__atomic_fetch_add(&s->m->seq, 1, __ATOMIC_SEQ_CST);
-	kipc__futex_wake(&s->m->seq, INT_MAX, KIPC__FUTEX_SHARED);
+	kipc__futex_bump_wake(&s->m->seq);
 }
 
 /*
@@ -251,16 +250,11 @@ static int lock_set(struct set *s)
 static int hold(int id, struct set *s)
 {
 	struct kipc__sysv_ref *ref;
-	int err = id < 0 ? -EINVAL : kipc__sysv_hold(KIPC__OBJ_SYSV_SEM, id, &ref);
+	int err = kipc__sysv_hold(KIPC__OBJ_SYSV_SEM, id, &ref);
 
-	if (err)
-		return err;
-	view(ref, s);
-	if (removed(s)) {
-		kipc__sysv_forget(ref);
-		return -EINVAL;
-	}
-	return 0;
+	if (!err)
+		view(ref, s);
+	return err;
 }
 
 /* ---- semget ---- */

@@ -38,9 +38,7 @@ static void *watchdog(void *unused)
 		for (struct kipc__watch *w = head.next; w != &head; w = w->next) {
 			if (!w->gone(w))
 				continue;
-			/* Whoever checks the word after this sees the change. */
-			__atomic_fetch_add(w->word, 1, __ATOMIC_SEQ_CST);
-			kipc__futex_wake(w->word, INT_MAX, KIPC__FUTEX_SHARED);
+			kipc__futex_bump_wake(w->word);
 		}
 	}
 	return NULL;
