@@ -85,9 +85,10 @@ static void put(int *p, int v)
 static void handler(int sig)
 {
 	(void)sig;
-	put(&sh->handler_entered, 1);
+	/* in_cs first: the parent reads both as soon as it sees handler_entered. */
 	if (get(&sh->in_cs))
 		put(&sh->entered_in_cs, 1);
+	put(&sh->handler_entered, 1);
 	switch (sh->kind) {
 	case SPIN:
 		kipc_spin_lock(&sh->spin);
