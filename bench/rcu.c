@@ -8,11 +8,14 @@
  *   - the read-side pair (lock, dereference, unlock) on one thread;
  *   - reads while an updater replaces the object and waits for grace
  *     periods, 1 and 2 readers (ns per read);
- *   - synchronize_rcu latency while a reader runs on the other CPU;
+ *   - synchronize_rcu latency while a reader runs on the other CPU, and
+ *     while a registered reader thread sleeps outside any section;
  *   - call_rcu: queueing callbacks and waiting for them (ns per callback).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <kipc/rcu.h>
 #include "bench.h"
@@ -160,6 +163,7 @@ PAIR_LOOP(bp_pair_loop, (void)0, (void)0, urcu_bp_read_lock(), urcu_bp_read_unlo
 struct mixed {
 	const struct flavour *f;
 	unsigned int readers_left;
+	bool idle;	/* sync_thread: the reader reads once, then sleeps */
 };
 
 static void mixed_thread(void *arg, unsigned int idx, uint64_t ops)
@@ -192,7 +196,7 @@ static void mixed_thread(void *arg, unsigned int idx, uint64_t ops)
 
 static struct bench_result mixed(const struct bench_run *run, const struct flavour *f)
 {
-	struct mixed m = { f, run->threads - 1 };
+	struct mixed m = { f, run->threads - 1, false };
 	struct bench_result r = bench_threads(run, mixed_thread, &m);
 
 	/* bench_threads counts every thread's ops; only the readers read. */
@@ -216,14 +220,21 @@ static void sync_thread(void *arg, unsigned int idx, uint64_t ops)
 		return;
 	}
 	f->reader_start();
-	while (__atomic_load_n(&m->readers_left, __ATOMIC_ACQUIRE))
+	while (__atomic_load_n(&m->readers_left, __ATOMIC_ACQUIRE)) {
 		__atomic_fetch_add(&sink, read_once(f), __ATOMIC_RELAXED);
+		if (m->idle) {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	f->reader_stop();
 }
 
-static struct bench_result sync_latency(const struct bench_run *run, const struct flavour *f)
+static struct bench_result sync_latency(const struct bench_run *run, const struct flavour *f,
+					bool idle)
 {
-	struct mixed m = { f, 1 };
+	struct mixed m = { f, 1, idle };
 	struct bench_run r2 = *run;
 	struct bench_result r;
 
@@ -262,15 +273,21 @@ static struct bench_result call(const struct bench_run *run, const struct flavou
 #define FLAVOUR_FNS(name, fl)                                                  \
 	READ_FNS(name, fl)                                                     \
 	static struct bench_result name##_sync(const struct bench_run *r)     \
-	{ if (!gptr) publish_first(); return sync_latency(r, &(fl)); }
+	{ if (!gptr) publish_first(); return sync_latency(r, &(fl), false); }
+#define IDLE_FN(name, fl)                                                      \
+	static struct bench_result name##_sync_idle(const struct bench_run *r) \
+	{ if (!gptr) publish_first(); return sync_latency(r, &(fl), true); }
 
 FLAVOUR_FNS(kipc, kipc_flavour)
+IDLE_FN(kipc, kipc_flavour)
 READ_FNS(rw, rwlock_flavour)
 static struct bench_result kipc_call(const struct bench_run *r) { return call(r, &kipc_flavour); }
 #ifdef HAVE_URCU
 FLAVOUR_FNS(memb, memb_flavour)
 FLAVOUR_FNS(qsbr, qsbr_flavour)
 FLAVOUR_FNS(bp, bp_flavour)
+IDLE_FN(memb, memb_flavour)
+IDLE_FN(bp, bp_flavour)
 static struct bench_result memb_call(const struct bench_run *r) { return call(r, &memb_flavour); }
 #endif
 
@@ -296,6 +313,9 @@ static const struct bench_row rcu_rows[] = {
 	VS("synchronize_rcu, reader on other CPU", 2, kipc_sync, "liburcu memb", memb_sync),
 	VS("synchronize_rcu, reader on other CPU", 2, kipc_sync, "liburcu qsbr", qsbr_sync),
 	VS("synchronize_rcu, reader on other CPU", 2, kipc_sync, "liburcu bp", bp_sync),
+	/* qsbr is left out: its idle readers must go offline, a different program. */
+	VS("synchronize_rcu, reader sleeping", 2, kipc_sync_idle, "liburcu memb", memb_sync_idle),
+	VS("synchronize_rcu, reader sleeping", 2, kipc_sync_idle, "liburcu bp", bp_sync_idle),
 	VS("call_rcu + rcu_barrier, per callback", 1, kipc_call, "liburcu memb", memb_call),
 };
 BENCH_TABLE(rcu_rows);

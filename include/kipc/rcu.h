@@ -60,7 +60,11 @@ typedef void (*kipc_rcu_callback_t)(struct kipc_rcu_head *head);
 
 /* A thread's reader record; private to the library but for the inline path. */
 struct kipc_rcu_reader {
-	uint64_t ctr;			/* 0, or the grace period seen at entry */
+	/*
+	 * (grace period seen at the last outermost entry) << 1 | in a
+	 * section; 0 before the first.
+	 */
+	uint64_t ctr;
 	unsigned long nesting;
 	bool registered;
 	struct kipc_rcu_reader *next, *prev;	/* the registry */
@@ -91,9 +95,10 @@ KIPC_INLINE void kipc_rcu_read_lock(void)
 	if (kipc_rcu_reader_self.nesting++ == 0) {
 		/*
 		 * The store of ctr must be visible before the section's loads.
-		 * Nothing orders them here: a grace period's membarrier() runs
-		 * a full barrier on this CPU, so either it sees ctr or our
-		 * loads come after its updates.  Without membarrier, fence.
+		 * Nothing orders them here: a grace period either sees this
+		 * entry's new number (below), or runs membarrier(), a full
+		 * barrier on this CPU, so that it sees ctr or our loads come
+		 * after its updates.  Without membarrier, fence.
 		 * The load of gp_seq is an acquire (a plain mov on x86, ldar
 		 * on arm64; no fence): a reader that sees a grace period's new
 		 * number is not waited for by it, so its loads must not be
@@ -101,7 +106,7 @@ KIPC_INLINE void kipc_rcu_read_lock(void)
 		 * what the updater removed before starting the grace period.
 		 */
 		KIPC_WRITE_ONCE(kipc_rcu_reader_self.ctr,
-				__atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE));
+				__atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) << 1 | 1);
 		if (kipc_unlikely(KIPC_READ_ONCE(kipc_rcu_reader_fence)))
 			kipc_smp_mb();
 		kipc_barrier();
@@ -112,11 +117,13 @@ KIPC_INLINE void kipc_rcu_read_unlock(void)
 {
 	/*
 	 * Release: the section's loads complete before a grace period can see
-	 * ctr == 0 and let the updater free what they read (free on x86, an
-	 * stlr on arm64; not a full fence).
+	 * the in-section bit clear and let the updater free what they read
+	 * (free on x86, an stlr on arm64; not a full fence).  The number stays:
+	 * it tells a grace period which one this thread saw last.
 	 */
 	if (--kipc_rcu_reader_self.nesting == 0)
-		__atomic_store_n(&kipc_rcu_reader_self.ctr, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&kipc_rcu_reader_self.ctr,
+				 kipc_rcu_reader_self.ctr & ~(uint64_t)1, __ATOMIC_RELEASE);
 }
 
 /*
