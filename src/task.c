@@ -17,7 +17,7 @@
 #include "task.h"
 
 __thread uint32_t kipc__tid_cache __attribute__((tls_model("initial-exec")));
-static __thread uint64_t start_cache __attribute__((tls_model("initial-exec")));
+__thread uint64_t kipc__start_cache __attribute__((tls_model("initial-exec")));
 static struct kipc__proc proc_cache;
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -29,7 +29,7 @@ static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 void kipc__task_forget(void)
 {
 	kipc__tid_cache = 0;
-	start_cache = 0;
+	kipc__start_cache = 0;
 	proc_cache.pid = 0;
 	pthread_mutex_init(&proc_lock, NULL);
 }
@@ -91,13 +91,13 @@ static int read_stat(uint32_t tid, char *state, uint64_t *start)
 	return read_stat_file(path, state, start);
 }
 
-uint64_t kipc__thread_start(void)
+uint64_t kipc__thread_start_slow(void)
 {
 	char state;
 
-	if (!start_cache && read_stat(kipc__gettid(), &state, &start_cache) < 0)
-		start_cache = 0;
-	return start_cache;
+	if (read_stat(kipc__gettid(), &state, &kipc__start_cache) < 0)
+		kipc__start_cache = 0;
+	return kipc__start_cache;
 }
 
 int kipc__task_alive(uint32_t tid, uint64_t start)

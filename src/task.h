@@ -28,7 +28,18 @@ static inline uint32_t kipc__gettid(void)
 	return tid ? tid : kipc__gettid_slow();
 }
 
-uint64_t kipc__thread_start(void);
+extern __thread uint64_t kipc__start_cache __attribute__((tls_model("initial-exec")));
+
+uint64_t kipc__thread_start_slow(void);
+
+/* Inline: a process-shared mutex notes its owner's start time at each lock. */
+static inline uint64_t kipc__thread_start(void)
+{
+	uint64_t start = kipc__start_cache;
+
+	return start ? start : kipc__thread_start_slow();
+}
+
 int kipc__task_alive(uint32_t tid, uint64_t start);
 
 /*

@@ -26,11 +26,12 @@ static const meta_check_fn meta_check[KIPC__OBJ_NTYPES] = {
 
 int64_t kipc__obj_now(void)
 {
-	struct timespec ts;
-
-	/* Seconds are all the *_time fields keep: the coarse clock will do. */
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return ts.tv_sec;
+	/*
+	 * Seconds are all the *_time fields keep, as the kernel's
+	 * ktime_get_real_seconds(): time() reads them from the vDSO without
+	 * the nanoseconds (a few instructions, on the semop fast path).
+	 */
+	return time(NULL);
 }
 
 /* a + b <= limit, without overflow. */

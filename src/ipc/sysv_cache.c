@@ -21,7 +21,7 @@
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kipc__sysv_ref *cache;
 static unsigned int cached;
-static __thread struct kipc__sysv_ref *last;
+__thread struct kipc__sysv_ref *kipc__sysv_last __attribute__((tls_model("initial-exec")));
 static pthread_key_t last_key;
 
 static void put(struct kipc__sysv_ref *r, bool forget);
@@ -92,25 +92,23 @@ static int open_ref(uint32_t type, int id, struct kipc__sysv_ref **out)
 /* The thread's last entry becomes r, whose reference it takes over. */
 static void remember(struct kipc__sysv_ref *r)
 {
-	struct kipc__sysv_ref *old = last;
+	struct kipc__sysv_ref *old = kipc__sysv_last;
 
-	last = r;
+	kipc__sysv_last = r;
 	pthread_setspecific(last_key, r);
 	if (old)
 		put(old, false);
 }
 
-/* The entry for an id, live or not: kipc__sysv_hold() checks. */
+/*
+ * The entry for an id, live or not: kipc__sysv_hold_slow() checks.  The
+ * thread's last entry was looked at inline by kipc__sysv_hold().
+ */
 static int hold_any(uint32_t type, int id, struct kipc__sysv_ref **out)
 {
-	struct kipc__sysv_ref **pp, *r = last, *fresh = NULL;
+	struct kipc__sysv_ref **pp, *r, *fresh = NULL;
 	int err;
 
-	/* Relaxed: dead is only ever set, and a stale false is caught by the state. */
-	if (r && r->type == type && r->id == id && !__atomic_load_n(&r->dead, __ATOMIC_RELAXED)) {
-		*out = r;
-		return 0;
-	}
 	pthread_mutex_lock(&cache_lock);
 	for (pp = &cache; (r = *pp); pp = &r->next) {
 		if (r->type != type || r->id != id || r->dead)
@@ -162,7 +160,7 @@ static void put(struct kipc__sysv_ref *r, bool forget)
 		unmap(r);
 }
 
-int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
+int kipc__sysv_hold_slow(uint32_t type, int id, struct kipc__sysv_ref **out)
 {
 	int err = id < 0 ? -EINVAL : hold_any(type, id, out);
 
@@ -174,17 +172,15 @@ int kipc__sysv_hold(uint32_t type, int id, struct kipc__sysv_ref **out)
 	return err;
 }
 
-void kipc__sysv_release(struct kipc__sysv_ref *r)
+void kipc__sysv_put(struct kipc__sysv_ref *r)
 {
-	/* The thread's own entry: its reference stays with the thread. */
-	if (r != last)
-		put(r, false);
+	put(r, false);
 }
 
 void kipc__sysv_forget(struct kipc__sysv_ref *r)
 {
-	if (r == last) {
-		last = NULL;
+	if (r == kipc__sysv_last) {
+		kipc__sysv_last = NULL;
 		pthread_setspecific(last_key, NULL);
 	}
 	put(r, true);

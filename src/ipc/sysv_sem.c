@@ -75,9 +75,13 @@ struct sem_meta {
 
 #define NO_UNDO UINT32_MAX
 
-struct sem_one {
-	int32_t val;
-	uint32_t pid;			/* last operator */
+/* A semaphore: its value and last operator change together (set_sem). */
+union sem_one {
+	struct {
+		int32_t val;
+		uint32_t pid;		/* last operator */
+	};
+	uint64_t word;
 };
 
 struct sem_undo {
@@ -90,7 +94,7 @@ struct sem_undo {
 struct set {
 	struct kipc__sysv_ref *ref;
 	struct sem_meta *m;
-	struct sem_one *sem;
+	union sem_one *sem;
 	char *undo;
 	uint32_t nsems, undo_size;
 };
@@ -114,7 +118,7 @@ static void sem_geom(uint32_t nsems, struct kipc__obj_geom *g)
 	g->meta_size = (sizeof(struct kipc__obj_hdr) + sizeof(struct sem_meta) + page - 1) &
 		       ~(page - 1);
 	g->data_off = g->meta_size;
-	g->data_size = (uint64_t)nsems * sizeof(struct sem_one) +
+	g->data_size = (uint64_t)nsems * sizeof(union sem_one) +
 		       (uint64_t)KIPC_SEM_UNDO_PROCS * undo_size(nsems);
 	g->file_size = g->data_off + g->data_size;
 }
@@ -146,8 +150,8 @@ static void view(struct kipc__sysv_ref *ref, struct set *s)
 	s->m = ref->meta;
 	s->nsems = ref->geom.nelem;
 	s->undo_size = undo_size(s->nsems);
-	s->sem = (struct sem_one *)ref->data;
-	s->undo = ref->data + (size_t)s->nsems * sizeof(struct sem_one);
+	s->sem = (union sem_one *)ref->data;
+	s->undo = ref->data + (size_t)s->nsems * sizeof(union sem_one);
 }
 
 static struct sem_undo *undo_rec(const struct set *s, uint32_t i)
@@ -164,6 +168,19 @@ static int32_t value(const struct set *s, uint32_t k)
 	int32_t v = s->sem[k].val;
 
 	return v < 0 ? 0 : v > KIPC_SEMVMX ? KIPC_SEMVMX : v;
+}
+
+/*
+ * One 64-bit store (the array is page-aligned in the file): a holder killed
+ * around it leaves the old value and operator or the new ones, never a mix.
+ */
+static void set_sem(struct set *s, uint32_t k, int32_t val, uint32_t pid)
+{
+	union sem_one one;
+
+	one.val = val;
+	one.pid = pid;
+	__atomic_store_n(&s->sem[k].word, one.word, __ATOMIC_RELAXED);
 }
 
 static bool removed(const struct set *s)
@@ -197,8 +214,7 @@ static bool reap_undo(struct set *s)
 
 			if (!u->adj[k])
 				continue;
-			s->sem[k].val = v < 0 ? 0 : v > KIPC_SEMVMX ? KIPC_SEMVMX : v;
-			s->sem[k].pid = u->pid;
+			set_sem(s, k, v < 0 ? 0 : v > KIPC_SEMVMX ? KIPC_SEMVMX : v, u->pid);
 			changed = true;
 		}
 		memset(u->adj, 0, 2u * s->nsems);
@@ -224,8 +240,7 @@ static void roll_back(struct set *s)
 
 		if (j->semnum >= s->nsems)
 			continue;
-		s->sem[j->semnum].val = j->val;
-		s->sem[j->semnum].pid = j->pid;
+		set_sem(s, j->semnum, j->val, j->pid);
 		if (u)
 			u->adj[j->semnum] = j->adj;
 	}
@@ -332,6 +347,47 @@ static struct sem_undo *my_undo(struct set *s, bool make)
 }
 
 /*
+ * Lock held: apply a semop of several changes.  Journal first (see struct
+ * sem_meta), then every change, then done.
+ */
+static void journal_ops(struct set *s, const struct sembuf *sops, size_t nsops,
+			struct sem_undo *u, const int32_t *val, uint32_t pid)
+{
+	for (size_t i = 0; i < nsops; i++) {
+		struct sem_journal *j = &s->m->journal[i];
+
+		j->semnum = sops[i].sem_num;
+		j->val = s->sem[j->semnum].val;
+		j->pid = s->sem[j->semnum].pid;
+		j->adj = u ? u->adj[j->semnum] : 0;
+	}
+	s->m->jundo = u ? (uint32_t)(((char *)u - s->undo) / s->undo_size) : NO_UNDO;
+	__atomic_store_n(&s->m->jn, (uint32_t)nsops, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < nsops; i++) {
+		if (u && (sops[i].sem_flg & SEM_UNDO))
+			u->adj[sops[i].sem_num] -= sops[i].sem_op;
+		/* The last value computed for each semaphore is its new value. */
+		set_sem(s, sops[i].sem_num, val[i], pid);
+	}
+	__atomic_store_n(&s->m->jn, 0, __ATOMIC_RELEASE);
+}
+
+/* What op can do to a semaphore worth v: 0 (go), -EAGAIN (wait), -ERANGE. */
+static int check_op(int32_t v, const struct sembuf *op)
+{
+	if (op->sem_op == 0 ? v != 0 : v + op->sem_op < 0)
+		return -EAGAIN;
+	return v + op->sem_op > KIPC_SEMVMX ? -ERANGE : 0;
+}
+
+/* Lock held: a semop was applied. */
+static void applied(struct set *s)
+{
+	s->m->otime = kipc__obj_now();
+	__atomic_store_n(&s->m->version, s->m->version + 1, __ATOMIC_RELEASE);
+}
+
+/*
  * Lock held: try the operations on a copy of the values.  0 (applied),
  * -EAGAIN with *block the operation that must wait, -ERANGE, -ENOSPC.
  */
@@ -341,9 +397,20 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 	int32_t val[KIPC_SEMOPM];
 	struct sem_undo *u = NULL;
 	bool undo = false;
+	int err;
 
-	for (size_t i = 0; i < nsops; i++)
-		val[i] = value(s, sops[i].sem_num);
+	if (nsops == 1 && !(sops->sem_flg & SEM_UNDO)) {
+		/* The common semop: one change, one store, no journal. */
+		int32_t v = value(s, sops->sem_num);
+
+		*block = 0;
+		err = check_op(v, sops);
+		if (err)
+			return err;
+		set_sem(s, sops->sem_num, v + sops->sem_op, pid);
+		applied(s);
+		return 0;
+	}
 	for (size_t i = 0; i < nsops; i++) {
 		int32_t v = value(s, sops[i].sem_num);
 
@@ -351,12 +418,10 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 		for (size_t j = 0; j < i; j++)
 			if (sops[j].sem_num == sops[i].sem_num)
 				v += sops[j].sem_op;
-		if (sops[i].sem_op == 0 ? v != 0 : v + sops[i].sem_op < 0) {
-			*block = i;
-			return -EAGAIN;
-		}
-		if (v + sops[i].sem_op > KIPC_SEMVMX)
-			return -ERANGE;
+		*block = i;
+		err = check_op(v, &sops[i]);
+		if (err)
+			return err;
 		val[i] = v + sops[i].sem_op;
 		if (sops[i].sem_flg & SEM_UNDO)
 			undo = true;
@@ -373,27 +438,8 @@ static int try_ops(struct set *s, const struct sembuf *sops, size_t nsops, size_
 				return -ERANGE;
 		}
 	}
-	/* Journal first (see struct sem_meta), then every change, then done. */
-	for (size_t i = 0; i < nsops; i++) {
-		struct sem_journal *j = &s->m->journal[i];
-
-		j->semnum = sops[i].sem_num;
-		j->val = s->sem[j->semnum].val;
-		j->pid = s->sem[j->semnum].pid;
-		j->adj = u ? u->adj[j->semnum] : 0;
-	}
-	s->m->jundo = u ? (uint32_t)(((char *)u - s->undo) / s->undo_size) : NO_UNDO;
-	__atomic_store_n(&s->m->jn, (uint32_t)nsops, __ATOMIC_RELEASE);
-	for (size_t i = 0; i < nsops; i++) {
-		if (u && (sops[i].sem_flg & SEM_UNDO))
-			u->adj[sops[i].sem_num] -= sops[i].sem_op;
-		/* The last value computed for each semaphore is its new value. */
-		s->sem[sops[i].sem_num].val = val[i];
-		s->sem[sops[i].sem_num].pid = pid;
-	}
-	__atomic_store_n(&s->m->jn, 0, __ATOMIC_RELEASE);
-	s->m->otime = kipc__obj_now();
-	__atomic_store_n(&s->m->version, s->m->version + 1, __ATOMIC_RELEASE);
+	journal_ops(s, sops, nsops, u, val, pid);
+	applied(s);
 	return 0;
 }
 
@@ -720,8 +766,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 			arg.array[k] = (unsigned short)value(&s, k);
 		break;
 	case SETVAL:
-		s.sem[semnum].val = arg.val;
-		s.sem[semnum].pid = kipc__proc_self()->pid;
+		set_sem(&s, (uint32_t)semnum, arg.val, kipc__proc_self()->pid);
 		clear_adj(&s, (uint32_t)semnum);
 		s.ref->hdr->ctime = kipc__obj_now();
 		__atomic_store_n(&s.m->version, s.m->version + 1, __ATOMIC_RELEASE);
@@ -729,8 +774,7 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 		break;
 	case SETALL:
 		for (uint32_t k = 0; k < s.nsems; k++) {
-			s.sem[k].val = arg.array[k];
-			s.sem[k].pid = kipc__proc_self()->pid;
+			set_sem(&s, k, arg.array[k], kipc__proc_self()->pid);
 			clear_adj(&s, k);
 		}
 		s.ref->hdr->ctime = kipc__obj_now();
