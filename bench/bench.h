@@ -99,6 +99,16 @@ void bench_register(struct bench_table *table);
 		bench_register(&bench_table_##rows);			\
 	}
 
+/*
+ * The floors (bench/floor.c), also the peers of the rows read against them
+ * ("... vs the floor"), so that the ratio comes from interleaved
+ * repetitions of the same run: a 1-byte round trip of two processes
+ * spinning on one cache line, and the same spinning 5 us, then sleeping
+ * on a futex.
+ */
+bench_fn bench_floor_spin, bench_floor_adaptive;
+#define BENCH_SIDE_FLOOR BENCH_SIDE("floor: spin then futex", bench_floor_adaptive)
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 

@@ -242,7 +242,7 @@ static const struct method spin_method = { spin_wait, spin_post };
 static const struct method futex_method = { sleep_until_post, futex_post };
 static const struct method adaptive_method = { adaptive_wait, adaptive_post };
 
-static struct bench_result floor_spin(const struct bench_run *run)
+struct bench_result bench_floor_spin(const struct bench_run *run)
 {
 	return floor_run(run, &spin_method);
 }
@@ -264,7 +264,7 @@ static uint64_t cycles_per(uint64_t ns)
 	return (c - c0) * ns / (t - t0);
 }
 
-static struct bench_result floor_adaptive(const struct bench_run *run)
+struct bench_result bench_floor_adaptive(const struct bench_run *run)
 {
 	if (!spin_cycles)
 		spin_cycles = cycles_per(SPIN_NS);
@@ -273,10 +273,10 @@ static struct bench_result floor_adaptive(const struct bench_run *run)
 
 static const struct bench_row floor_rows[] = {
 	{ .group = "floor", .name = "spin ping-pong, 2 processes",
-	  .kipc = BENCH_SIDE("shared cache line", floor_spin) },
+	  .kipc = BENCH_SIDE("shared cache line", bench_floor_spin) },
 	{ .group = "floor", .name = "futex ping-pong, 2 processes",
 	  .kipc = BENCH_SIDE("FUTEX_WAIT/FUTEX_WAKE", floor_futex) },
 	{ .group = "floor", .name = "spin then futex, 2 processes",
-	  .kipc = BENCH_SIDE("spin 5 us, then futex", floor_adaptive) },
+	  .kipc = BENCH_SIDE("spin 5 us, then futex", bench_floor_adaptive) },
 };
 BENCH_TABLE(floor_rows);

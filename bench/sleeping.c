@@ -296,5 +296,9 @@ static const struct bench_row sleeping_rows[] = {
 	{ "completion", "wake round trip, 2 processes",
 	  BENCH_SIDE("kipc_complete/wait", kipc_completion_xproc),
 	  BENCH_SIDE("futex wake/wait", futex_xproc), 1, NULL },
+	{ "semaphore", "wake round trip vs the floor",
+	  BENCH_SIDE("kipc_down/up", kipc_sem_xproc), BENCH_SIDE_FLOOR, 1, NULL },
+	{ "completion", "wake round trip vs the floor",
+	  BENCH_SIDE("kipc_complete/wait", kipc_completion_xproc), BENCH_SIDE_FLOOR, 1, NULL },
 };
 BENCH_TABLE(sleeping_rows);

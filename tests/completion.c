@@ -43,7 +43,7 @@ static unsigned int queued(struct kipc_completion *c)
 {
 	uint64_t v = __atomic_load_n(&c->wait.state, __ATOMIC_RELAXED);
 
-	return (uint16_t)((uint16_t)(v >> 32) - (uint16_t)(v >> 48));
+	return ((uint16_t)(v >> 32) + KIPC__SEM_TICKETS - (uint16_t)(v >> 48)) % KIPC__SEM_TICKETS;
 }
 
 /*

@@ -43,7 +43,7 @@ static unsigned int queued(struct kipc_semaphore *s)
 {
 	uint64_t v = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
 
-	return (uint16_t)((uint16_t)(v >> 32) - (uint16_t)(v >> 48));
+	return ((uint16_t)(v >> 32) + KIPC__SEM_TICKETS - (uint16_t)(v >> 48)) % KIPC__SEM_TICKETS;
 }
 
 static unsigned int overflowed(struct kipc_semaphore *s)
@@ -1118,6 +1118,78 @@ static void test_stress(const char *label, unsigned long seed, int n_timeout, in
 }
 
 /* ------------------------------------------------------------------------ */
+/* Ticket wrap                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Tickets count modulo KIPC__SEM_TICKETS (a multiple of the slot count) and
+ * wrap in a long run: several threads take turns on a one-unit semaphore,
+ * so that a few tickets are always out, until the tail has wrapped twice.
+ * Counting modulo 2^16 with 14 slots would give two outstanding tickets one
+ * slot at the wrap: a waiter stuck, or two inside at once.
+ */
+struct wrap {
+	struct kipc_semaphore sem;
+	int inside, overlaps;		/* guarded by sem: a plain int */
+	long turns;
+	int stop, running;
+};
+
+static void *wrap_main(void *arg)
+{
+	struct wrap *w = arg;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		down(&w->sem);
+		if (w->inside++)
+			w->overlaps++;
+		w->turns++;
+		w->inside--;
+		up(&w->sem);
+	}
+	__atomic_fetch_sub(&w->running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_wrap(void)
+{
+	static struct wrap w;
+	pthread_t t[4];
+	unsigned int wraps = 0, i, extra = 0;
+	uint16_t last = 0;
+	double end = now() + 30.0;
+
+	memset(&w, 0, sizeof(w));
+	sema_init(&w.sem, 1);
+	w.running = 4;
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, wrap_main, &w);
+	while (wraps < 2 && now() < end) {
+		uint16_t tail = (uint16_t)(__atomic_load_n(&w.sem.state, __ATOMIC_RELAXED) >> 32);
+
+		if (tail < last)
+			wraps++;
+		last = tail;
+		sleep_us(200);
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
+	/* A waiter stuck on a lost grant: units until all leave, and fail. */
+	for (end = now() + 2.0; __atomic_load_n(&w.running, __ATOMIC_ACQUIRE); sleep_ms(1))
+		if (now() > end) {
+			up(&w.sem);
+			extra++;
+		}
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	diag("ticket wrap: %ld turns, tail wrapped %u times", w.turns, wraps);
+	is(wraps, 2u, "ticket wrap: the tail wrapped twice within 30 s");
+	is(extra, 0u, "ticket wrap: no waiter stuck");
+	is(w.overlaps, 0, "ticket wrap: never two holders of the one unit");
+	ok(extra || (down_trylock(&w.sem) == 0 && down_trylock(&w.sem) == 1),
+	   "ticket wrap: exactly one unit left afterwards");
+}
+
+/* ------------------------------------------------------------------------ */
 
 int main(void)
 {
@@ -1162,6 +1234,7 @@ int main(void)
 	test_sleeper_cpu(KIPC_PSHARED);
 
 	test_many();
+	test_wrap();
 	test_stress("few", seed, 3, 2, 2, 1.5, 0);
 	test_stress("many", seed + 1, 90, 6, 4, 0.7, 3);
 	return done_testing();

@@ -65,8 +65,31 @@
  */
 #define SLEEPER      0x80000000u
 
-/* Ticket a is after ticket b (16-bit tickets wrap; windows are < N). */
-#define AFTER(a, b) ((int16_t)(uint16_t)((a) - (b)) > 0)
+/*
+ * Tickets count modulo TICKETS, the largest multiple of N that fits in 16
+ * bits, so that ticket t's slot, t % N, is the same across the wrap (with
+ * 2^16 tickets and 14 slots, ticket 0 would share ticket 65534's slot).
+ */
+#define TICKETS KIPC__SEM_TICKETS
+
+static uint16_t next_ticket(uint16_t t)
+{
+	return t + 1u == TICKETS ? 0 : (uint16_t)(t + 1u);
+}
+
+/* a - b, counting modulo TICKETS. */
+static uint16_t dist(uint16_t a, uint16_t b)
+{
+	return (uint16_t)(((uint32_t)a + TICKETS - b) % TICKETS);
+}
+
+/* Ticket a is after ticket b (windows are < 2N, far below TICKETS / 2). */
+static bool after(uint16_t a, uint16_t b)
+{
+	uint16_t d = dist(a, b);
+
+	return d != 0 && d < TICKETS / 2;
+}
 
 static int futex_flags(const struct kipc_semaphore *sem)
 {
@@ -111,13 +134,17 @@ static void advance(struct kipc_semaphore *sem, uint16_t t)
 	uint64_t s = load_state(sem);
 
 	while (HEAD(s) == t) {
-		if (cas_state(sem, s, STATE(COUNT(s), TAIL(s), t + 1))) {
-			/*
-			 * Pairs with the full barrier in wait_overflow(): either
-			 * we see its count, or its futex wait sees the new head.
-			 */
-			kipc_smp_mb();
-			if (__atomic_load_n(&sem->overflow, __ATOMIC_RELAXED))
+		/*
+		 * Sequentially consistent, the exchange and the load of
+		 * overflow: against the full barrier in wait_overflow(), either
+		 * we see its count, or its futex wait sees the new head.  (A
+		 * locked cmpxchg then a plain load on x86, casal or stlxr then
+		 * ldar on arm64: no separate fence.)
+		 */
+		if (__atomic_compare_exchange_n(&sem->state, &s,
+						STATE(COUNT(s), TAIL(s), next_ticket(t)), 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			if (__atomic_load_n(&sem->overflow, __ATOMIC_SEQ_CST))
 				kipc__futex_wake(tickets_word(sem), INT_MAX, futex_flags(sem));
 			return;
 		}
@@ -126,18 +153,20 @@ static void advance(struct kipc_semaphore *sem, uint16_t t)
 }
 
 /*
- * A granted ticket x whose waiter died before taking its unit (shared
+ * A granted ticket whose waiter died before taking its unit (shared
  * semaphores): take the grant back and give the unit to the next in line.
- * The waiter's TID is a hint written before its ticket was taken; if it
- * names a live thread nothing happens, and if the grant is taken back from
- * a waiter that was alive after all, its acknowledgement fails and it queues
- * again, so a unit is never used twice.
+ * The waiter wrote its ticket and TID once the ticket was its own, before
+ * it first looked at its slot; a ticket whose record is not (yet) there is
+ * left alone, and a TID that names a live thread is never robbed, so the
+ * waiter's plain-store acknowledgement never races with a reclaim.
  */
 static void reclaim(struct kipc_semaphore *sem, uint32_t v)
 {
-	uint32_t tid = __atomic_load_n(&sem->waiter[TICKET(v) % N], __ATOMIC_RELAXED);
+	uint64_t who = __atomic_load_n(&sem->waiter[TICKET(v) % N], __ATOMIC_RELAXED);
+	uint32_t tid = (uint32_t)who;
 
-	if (KIND(v) != 1u || !tid || kipc__task_alive(tid, 0))
+	if (KIND(v) != 1u || (uint16_t)(who >> 32) != TICKET(v) || !tid ||
+	    kipc__task_alive(tid, 0))
 		return;
 	if (__atomic_compare_exchange_n(&sem->slot[TICKET(v) % N], &v, RECLAIMED(TICKET(v)), 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -152,20 +181,18 @@ static void reclaim_all(struct kipc_semaphore *sem)
 }
 
 /*
- * Take the unit granted to ticket t: 1 taken, -1 reclaimed meanwhile (the
- * caller must queue again).  The acknowledgement is what lets the slot be
- * reused and what tells a granted live waiter from a dead one.
+ * Take the unit granted to ticket t.  The acknowledgement lets the slot be
+ * reused.  A plain store: only a dead waiter's grant is ever reclaimed (see
+ * reclaim()), so no exchange can come between, and the store, unlike a
+ * locked exchange, does not hold the waiter up while the line comes back.
+ * Head is not moved here: up() moves it right after its grant, and if that
+ * up() died in between, the next up() finds the slot decided and moves it
+ * (grant_head()).
  */
 static int take_grant(struct kipc_semaphore *sem, uint16_t t)
 {
-	uint32_t v = GRANT(t);
-
-	if (__atomic_compare_exchange_n(&sem->slot[t % N], &v, TAKEN(t), 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		advance(sem, t);
-		return 1;
-	}
-	return v == RECLAIMED(t) ? -1 : 1;
+	__atomic_store_n(&sem->slot[t % N], TAKEN(t), __ATOMIC_RELEASE);
+	return 1;
 }
 
 /*
@@ -183,7 +210,7 @@ static int granted(struct kipc_semaphore *sem, uint16_t t, uint32_t *v)
 
 	*v = w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (w != GRANT(t) && w != RECLAIMED(t)) {
-		if (!AFTER(HEAD(load_state(sem)), t))
+		if (!after(HEAD(load_state(sem)), t))
 			return 0;
 		w = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	}
@@ -254,10 +281,18 @@ static int wait_ticket(struct kipc_semaphore *sem, uint16_t t,
 	 */
 	kipc__spinwait_init(&w);
 	while (kipc__spinwait_elapsed(&w) < SPIN_NS) {
-		int g = granted(sem, t, &v);
+		/*
+		 * The slot alone, mostly: every grant is written there, and
+		 * reading state too at each turn would pull the line back
+		 * and forth while up() writes it.
+		 */
+		v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if (v == GRANT(t) || v == RECLAIMED(t) || w.steps % 64 == 63) {
+			int g = granted(sem, t, &v);
 
-		if (g)
-			return g > 0 ? 0 : -EAGAIN;
+			if (g)
+				return g > 0 ? 0 : -EAGAIN;
+		}
 		kipc__spinwait_relax(&w);
 	}
 	for (;;) {
@@ -351,7 +386,7 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 				return 0;
 			continue;
 		}
-		if ((uint16_t)(t - h) >= N) {
+		if (dist(t, h) >= N) {
 			r = wait_overflow(sem, s, deadline, interruptible);
 			if (r)
 				return r;
@@ -364,10 +399,11 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 				return r;
 			continue;
 		}
-		/* Before the ticket is ours: see reclaim() for why that is safe. */
-		if (sem->flags & KIPC_PSHARED)
-			__atomic_store_n(&sem->waiter[t % N], kipc__gettid(), __ATOMIC_RELAXED);
-		if (cas_state(sem, s, STATE(c, t + 1, h))) {
+		if (cas_state(sem, s, STATE(c, next_ticket(t), h))) {
+			/* Ours: say whose, before looking at the slot (reclaim()). */
+			if (sem->flags & KIPC_PSHARED)
+				__atomic_store_n(&sem->waiter[t % N],
+						 (uint64_t)t << 32 | kipc__gettid(), __ATOMIC_RELAXED);
 			r = wait_ticket(sem, t, deadline, interruptible);
 			if (r != -EAGAIN)
 				return r;
@@ -396,7 +432,7 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	 * ticket.  Only a slot holding an older ticket's decision (or none) is
 	 * h's to decide.
 	 */
-	if (d && !AFTER(h, TICKET(d)))
+	if (d && !after(h, TICKET(d)))
 		return false;
 	if (!__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
