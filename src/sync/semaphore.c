@@ -129,10 +129,8 @@ uint32_t kipc__sem_count(const struct kipc_semaphore *sem)
 }
 
 /* Ticket t is decided: move head past it, unless someone already has. */
-static void advance(struct kipc_semaphore *sem, uint16_t t)
+static void advance(struct kipc_semaphore *sem, uint16_t t, uint64_t s)
 {
-	uint64_t s = load_state(sem);
-
 	while (HEAD(s) == t) {
 		/*
 		 * Sequentially consistent, the exchange and the load of
@@ -233,7 +231,7 @@ static bool cancel(struct kipc_semaphore *sem, uint16_t t)
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			break;
 	}
-	advance(sem, t);	/* we may be the head: do not wait for an up() */
+	advance(sem, t, load_state(sem));	/* we may be the head: do not wait for an up() */
 	return true;
 }
 
@@ -424,7 +422,7 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 
 	if (d && TICKET(d) == h) {
 		/* Decided already (a waiter that left, or another up). */
-		advance(sem, h);
+		advance(sem, h, load_state(sem));
 		return false;
 	}
 	/*
@@ -437,7 +435,8 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	if (!__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
-	advance(sem, h);
+	/* s, as up() read it: right if no one moved it, and then no reload. */
+	advance(sem, h, s);
 	if (v & SLEEPER)
 		kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
 	return true;
