@@ -251,8 +251,8 @@ run "$kipc" stat "shm:$pname"
 check "stat 'shm:$pname': the same object" test "$rc" = 0 -a -n "$(grep -x 'size: 1234' <<<"$out")"
 fsize=$(stat -c %s "$ns/sysv/shm.$idk")
 run "$kipc" stat "sysv-shm:$idk"
-check "stat sysv-shm:$idk: exit 0, header fields (version 1, file_size $fsize, data_offset, creator_pid, creator_uid, created)" \
-	test "$rc" = 0 -a -z "$err" -a -n "$(grep -x 'version: 1' <<<"$out")" \
+check "stat sysv-shm:$idk: exit 0, header fields (version 2, file_size $fsize, data_offset, creator_pid, creator_uid, created)" \
+	test "$rc" = 0 -a -z "$err" -a -n "$(grep -x 'version: 2' <<<"$out")" \
 	-a -n "$(grep -x "file_size: $fsize" <<<"$out")" \
 	-a -n "$(grep -E '^data_offset: [0-9]+$' <<<"$out")" \
 	-a -n "$(grep -E '^creator_pid: [1-9][0-9]*$' <<<"$out")" \
@@ -273,7 +273,7 @@ check "stat of one present and one missing: exit 1, the present one shown" \
 run "$kipc" stat --json "sysv-shm:$idk"
 check "stat --json sysv-shm:$idk: exit 0" test "$rc" = 0 -a -z "$err"
 jcheck "stat --json: header and live fields, numbers as numbers" \
-	'v["kind"] == "sysv-shm" and v["name"] == E["idk"] and v["version"] == 1
+	'v["kind"] == "sysv-shm" and v["name"] == E["idk"] and v["version"] == 2
 	 and v["creator_pid"] > 0 and v["file_size"] > 5000 and v["nattch"] == 1 and v["size"] == 5000
 	 and v["key"] == "0x00001234"'
 jvalid "stat --json is valid JSON, no member named twice"

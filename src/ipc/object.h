@@ -53,7 +53,7 @@
 #include "ipc/namespace.h"
 
 #define KIPC__OBJ_MAGIC		"kipc-obj"	/* 8 bytes, no terminator */
-#define KIPC__OBJ_VERSION	1
+#define KIPC__OBJ_VERSION	2
 
 enum kipc__obj_type {
 	KIPC__OBJ_SYSV_SHM = 1,

@@ -52,26 +52,34 @@ enum kipc__pipe_kind {
 #define KIPC__ROLE_NONE 1u
 
 struct kipc__chan {
-	/* Written by writers. */
+	/* Written by writers, polled by readers waiting for bytes. */
 	uint64_t head;			/* bytes published, ever */
 	uint32_t hseq;			/* futex: readers sleep on it */
 	uint32_t rsleep;		/* readers asleep or about to be */
+	uint8_t pad0[64 - 16];
+	/*
+	 * Writers only: their lock and cache on a line of their own, so that
+	 * a reader polling head does not pull the lock's line away between
+	 * the writer's lock and unlock.
+	 */
 	struct kipc_mutex wlock;
 	uint64_t wtail;			/* the tail as writers last read it */
-	uint8_t pad0[64 - 48];
-	/* Written by readers. */
+	uint8_t pad1[64 - 32];
+	/* Written by readers, polled by writers waiting for room. */
 	uint64_t tail;			/* bytes consumed, ever */
 	uint32_t tseq;			/* futex: writers sleep on it */
 	uint32_t wsleep;
+	uint8_t pad2[64 - 16];
+	/* Readers only. */
 	struct kipc_mutex rlock;
-	uint8_t pad1[64 - 40];
+	uint8_t pad3[64 - 24];
 	/* Rarely written. */
 	uint32_t cap;			/* bytes, a power of two <= max_cap */
 	uint32_t role_state[2];		/* KIPC__ROLE_NONE, by role */
 	uint32_t open_seq[2];		/* futex: opens, by role (FIFO open rules) */
 	uint32_t slot_hint[2];		/* where the next opener looks first */
 	uint32_t slot_high[2];		/* slots ever used, by role */
-	uint8_t pad2[64 - 36];
+	uint8_t pad4[64 - 36];
 };
 
 struct kipc__pipe_meta {
