@@ -109,7 +109,8 @@ struct bench_result lock_contended(const struct bench_run *run)
 	if (!s)
 		return bench_failed("lock_contended");
 	*s = (struct lock_shared){ .row = row, .lock = row->ops->create(),
-				   .budget = (int64_t)(run->iters / n * n),
+				   /* At least one each: a budget of 0 would time nothing. */
+				   .budget = (int64_t)(run->iters < n ? n : run->iters / n * n),
 				   .deadline = bench_now_ns() + LOCK_RUN_MAX_NS };
 	s->threads = aligned_alloc(LINE, sizeof(*s->threads) * n);
 	if (!s->lock || !s->threads) {
