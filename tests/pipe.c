@@ -601,6 +601,83 @@ static double secs_of(double s)
 /* basics                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* ---- small writes, also copied beside head ---- */
+
+/* The byte at stream position pos: any read can be checked on its own. */
+static char byte_at(uint64_t pos)
+{
+	return (char)(pos * 131 + 7);
+}
+
+/*
+ * A copy beside head as a writer killed between copying and publishing
+ * would leave it (internal): garbage at the positions the next write takes.
+ */
+static void plant_small(int wfd)
+{
+	struct kipc__file *f = kipc__fd_get(wfd, &kipc__pipe_ops);
+	struct kipc__chan *ch = &((struct kipc__pipe_end *)f)->p->m->chan[0];
+
+	__atomic_store_n(&ch->small[0], 0x2121454741425241ull, __ATOMIC_RELAXED); /* "ARBAGE!!" */
+	__atomic_store_n(&ch->small_len, 8, __ATOMIC_RELAXED);
+	__atomic_store_n(&ch->small_pos, __atomic_load_n(&ch->head, __ATOMIC_RELAXED),
+			 __ATOMIC_RELEASE);
+	kipc__fd_put(f);
+}
+
+/*
+ * Stream writes of at most KIPC__PIPE_SMALL bytes are copied beside head,
+ * and readers take them from there (pipe.c, small_put/small_get): reads of
+ * every size at every offset must still see the stream's bytes, and a copy
+ * left behind by a killed writer must never stand in for what the next
+ * writer put at those positions, small write or not.
+ */
+static void s_small(int unused)
+{
+	int p[2] = { -1, -1 };
+	char buf[256];
+	uint64_t wr = 0, rd = 0, bad = 0;
+
+	(void)unused;
+	ck(kipc_pipe(p) == 0, "small: pipe");
+	for (int i = 0; i < 3000; i++) {
+		size_t n = 1 + rnd() % (KIPC__PIPE_SMALL + 8), m = 1 + rnd() % 48;
+		ssize_t got;
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = byte_at(wr + k);
+		if (kipc_write(p[1], buf, n) != (ssize_t)n)
+			bad++;
+		wr += n;
+		got = kipc_read(p[0], buf, m);
+		for (ssize_t k = 0; k < got; k++)
+			bad += buf[k] != byte_at(rd + (uint64_t)k);
+		rd += got > 0 ? (uint64_t)got : 0;
+	}
+	nonblock(p[0], true);
+	for (ssize_t got; (got = kipc_read(p[0], buf, 40)) > 0; rd += (uint64_t)got)
+		for (ssize_t k = 0; k < got; k++)
+			bad += buf[k] != byte_at(rd + (uint64_t)k);
+	ck(rd == wr && bad == 0,
+	   "small: 3000 writes of 1-40 bytes, reads of 1-48: all %llu bytes in order "
+	   "(%llu wrong)", (unsigned long long)wr, (unsigned long long)bad);
+
+	plant_small(p[1]);
+	memset(buf, 'L', 100);
+	kipc_write(p[1], buf, 100);
+	memset(buf, 0, sizeof(buf));
+	ck(kipc_read(p[0], buf, 8) == 8 && all_are(buf, 8, 'L'),
+	   "small: a copy left at head by a killed writer is not read after a 100-byte write");
+	ck(kipc_read(p[0], buf, sizeof(buf)) == 92 && all_are(buf, 92, 'L'),
+	   "small: ... and the rest of that write follows");
+	plant_small(p[1]);
+	kipc_write(p[1], "SSSS", 4);
+	ck(kipc_read(p[0], buf, sizeof(buf)) == 4 && all_are(buf, 4, 'S'),
+	   "small: ... nor after a small write, which replaces it");
+	kipc_close(p[0]);
+	kipc_close(p[1]);
+}
+
 static void s_basics(int unused)
 {
 	static const struct { const char *name; int flags; } bad_flags[] = {
@@ -2436,6 +2513,7 @@ int main(void)
 	}
 
 	scenario("basics", s_basics, 0, 10);
+	scenario("small writes", s_small, 0, 10);
 	scenario("flags", s_flags, 0, 10);
 	scenario("O_NONBLOCK writes", s_nb_write, 0, 10);
 	for (int i = 0; i < B_NCASES; i++)

@@ -82,6 +82,7 @@ void kipc__pipe_init(struct kipc__obj *obj, uint32_t nchan, uint32_t packet)
 		kipc_mutex_init_flags(&ch->wlock, KIPC_PSHARED);
 		kipc_mutex_init_flags(&ch->rlock, KIPC_PSHARED);
 		ch->cap = KIPC__PIPE_DEFAULT;
+		ch->small_pos = KIPC__PIPE_NOSMALL;
 		ch->role_state[0] = ch->role_state[1] = KIPC__ROLE_NONE;
 	}
 }
@@ -312,6 +313,50 @@ static void ring_get(const char *r, uint32_t cap, uint64_t pos, void *dst, size_
 	memcpy((char *)dst + first, r, n - first);
 }
 
+/*
+ * The copy of a small write beside head, a seqlock whose sequence is the
+ * copy's position: writers (under their lock) mark it absent, rewrite the
+ * words, then give the new position, before they publish head; a reader
+ * uses the copy only if the position it read before the words is still
+ * there after them.  Positions only grow, so an unchanged one means an
+ * unchanged copy.  The words are relaxed atomics: racing reads are allowed
+ * and then discarded.
+ */
+static void small_put(struct kipc__chan *ch, uint64_t pos, const void *src, size_t n)
+{
+	uint64_t w[KIPC__PIPE_SMALL / 8] = { 0 };
+
+	memcpy(w, src, n);
+	__atomic_store_n(&ch->small_pos, KIPC__PIPE_NOSMALL, __ATOMIC_RELAXED);
+	/* The mark before the words (a release fence: stlr/dmb, free on x86). */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (size_t i = 0; i < (n + 7) / 8; i++)
+		__atomic_store_n(&ch->small[i], w[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&ch->small_len, (uint32_t)n, __ATOMIC_RELAXED);
+	/* The words before the position: pairs with small_get()'s acquire. */
+	__atomic_store_n(&ch->small_pos, pos, __ATOMIC_RELEASE);
+}
+
+/* Bytes [t, t + n) from the copy beside head: true if it held them whole. */
+static bool small_get(struct kipc__chan *ch, uint64_t t, void *dst, size_t n)
+{
+	uint64_t w[KIPC__PIPE_SMALL / 8], pos = __atomic_load_n(&ch->small_pos, __ATOMIC_ACQUIRE);
+	uint32_t len = __atomic_load_n(&ch->small_len, __ATOMIC_RELAXED), off;
+
+	if (pos == KIPC__PIPE_NOSMALL || t < pos || len > KIPC__PIPE_SMALL ||
+	    t - pos > len || n > len - (t - pos))
+		return false;
+	off = (uint32_t)(t - pos);
+	for (uint32_t i = 0; i < (off + n + 7) / 8; i++)
+		w[i] = __atomic_load_n(&ch->small[i], __ATOMIC_RELAXED);
+	/* The words before the second look (an acquire fence: dmb, free on x86). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&ch->small_pos, __ATOMIC_RELAXED) != pos)
+		return false;
+	memcpy(dst, (const char *)w + off, n);
+	return true;
+}
+
 /* The ring's capacity, checked: shared memory may hold anything. */
 static int checked_cap(const struct kipc__pipe_end *e, struct kipc__chan *ch, uint32_t *cap)
 {
@@ -383,11 +428,18 @@ static int wait_move(struct kipc__pipe_end *e, int c, uint64_t *pos, uint64_t se
 	return err;
 }
 
-/* After moving pos: wake the other side if it sleeps (see wait_move). */
-static void publish(uint64_t *pos, uint64_t v, uint32_t *word, uint32_t *sleepers)
+/*
+ * After moving a position and unlocking: wake the other side if it sleeps.
+ * The Dekker pair of wait_move(): we store the position, then load the
+ * sleepers count; the sleeper increments it, then loads the position; a
+ * full barrier on each side, so one sees the other.  Ours is the unlock's
+ * compare-exchange (a locked instruction, a full barrier on x86; elsewhere
+ * smp_mb__after_atomic() is a real fence), which spares a separate fence
+ * on every read and write.
+ */
+static void wake_after_unlock(uint32_t *word, uint32_t *sleepers)
 {
-	__atomic_store_n(pos, v, __ATOMIC_RELEASE);
-	kipc_smp_mb();
+	kipc_smp_mb__after_atomic();
 	if (__atomic_load_n(sleepers, __ATOMIC_RELAXED))
 		kipc__futex_bump_wake(word);
 }
@@ -408,7 +460,8 @@ static ssize_t take(struct kipc__pipe_end *e, int c, uint32_t cap, uint64_t t,
 	if (!e->p->packet) {
 		size_t k = n < avail ? n : (size_t)avail;
 
-		ring_get(r, cap, t, buf, k);
+		if (!small_get(chan(e, c), t, buf, k))
+			ring_get(r, cap, t, buf, k);
 		*consumed = k;
 		return (ssize_t)k;
 	}
@@ -449,10 +502,15 @@ static ssize_t try_read(struct kipc__pipe_end *e, void *buf, size_t n, uint64_t 
 		if (!ret && h - t > cap)
 			ret = -EIO;
 		if (!ret && h != t) {
+			bool moved;
+
 			ret = n ? take(e, c, cap, t, h - t, buf, n, &consumed) : 0;
-			if (ret > 0 || (e->p->packet && ret == 0 && n))
-				publish(&ch->tail, t + consumed, &ch->tseq, &ch->wsleep);
+			moved = ret > 0 || (e->p->packet && ret == 0 && n);
+			if (moved)
+				__atomic_store_n(&ch->tail, t + consumed, __ATOMIC_RELEASE);
 			kipc_mutex_unlock(&ch->rlock);
+			if (moved)
+				wake_after_unlock(&ch->tseq, &ch->wsleep);
 			return ret;
 		}
 		kipc_mutex_unlock(&ch->rlock);
@@ -599,10 +657,23 @@ static int try_write(struct kipc__pipe_end *e, const void *buf, size_t n, size_t
 	}
 	r = err ? err : h - t > cap ? -EIO : room(e, cap, h - t, n, *done);
 	if (r > 0) {
+		size_t before = *done;
+
 		k = put(e, ring(e, c), cap, h, t, buf, n, done);
-		publish(&ch->head, h + k, &ch->hseq, &ch->rsleep);
+		/*
+		 * A small stream write goes beside head too; any other drops
+		 * the copy, which might hold bytes a writer killed before its
+		 * publish left at the positions now written.
+		 */
+		if (!e->p->packet && k <= KIPC__PIPE_SMALL)
+			small_put(ch, h, (const char *)buf + before, (size_t)k);
+		else if (__atomic_load_n(&ch->small_pos, __ATOMIC_RELAXED) != KIPC__PIPE_NOSMALL)
+			__atomic_store_n(&ch->small_pos, KIPC__PIPE_NOSMALL, __ATOMIC_RELAXED);
+		__atomic_store_n(&ch->head, h + k, __ATOMIC_RELEASE);
 	}
 	kipc_mutex_unlock(&ch->wlock);
+	if (r > 0)
+		wake_after_unlock(&ch->hseq, &ch->rsleep);
 	*seen = t;
 	if (r < 0)
 		return (int)r;

@@ -31,6 +31,8 @@
 #define KIPC__PIPE_MAX		(1u << 20)	/* F_SETPIPE_SZ limit, per ring */
 #define KIPC__PIPE_DEFAULT	65536u		/* 16 pages, as the kernel */
 #define KIPC__PIPE_SLOTS	(1u << 20)	/* lock bytes per role */
+#define KIPC__PIPE_SMALL	32u		/* bytes copied beside head */
+#define KIPC__PIPE_NOSMALL	UINT64_MAX	/* no copy (being rewritten) */
 /* Lock bytes lie past any data: [base + role * SLOTS, + SLOTS). */
 #define KIPC__PIPE_LOCK_BASE	((off_t)1 << 40)
 
@@ -52,11 +54,19 @@ enum kipc__pipe_kind {
 #define KIPC__ROLE_NONE 1u
 
 struct kipc__chan {
-	/* Written by writers, polled by readers waiting for bytes. */
+	/*
+	 * Written by writers, polled by readers waiting for bytes.  A stream
+	 * write of at most KIPC__PIPE_SMALL bytes is also copied here: a
+	 * reader that has just pulled this line over for head then finds the
+	 * bytes in it, without pulling the ring's line too (pipe.c, small_*).
+	 */
 	uint64_t head;			/* bytes published, ever */
 	uint32_t hseq;			/* futex: readers sleep on it */
 	uint32_t rsleep;		/* readers asleep or about to be */
-	uint8_t pad0[64 - 16];
+	uint64_t small_pos;		/* the copy's first byte; KIPC__PIPE_NOSMALL */
+	uint32_t small_len;
+	uint32_t reserved;
+	uint64_t small[4];		/* the bytes, whole words */
 	/*
 	 * Writers only: their lock and cache on a line of their own, so that
 	 * a reader polling head does not pull the lock's line away between
