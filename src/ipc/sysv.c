@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "ipc/sysv.h"
 #include "task.h"
+#include "timeout.h"
 
 /* Give up on an id after this many collisions: the id space is full. */
 #define MAX_ID_TRIES 4096
@@ -303,17 +304,13 @@ int kipc__sysv_set_perm(struct kipc__obj *obj, uid_t uid, gid_t gid, mode_t mode
 
 void kipc__sysv_deadline(struct timespec *deadline, const struct timespec *timeout)
 {
-	clock_gettime(CLOCK_MONOTONIC, deadline);
-	if (!timeout) {
-		deadline->tv_sec += 365 * 24 * 3600;
-		return;
-	}
-	deadline->tv_sec += timeout->tv_sec;
-	deadline->tv_nsec += timeout->tv_nsec;
-	if (deadline->tv_nsec >= 1000000000L) {
-		deadline->tv_sec++;
-		deadline->tv_nsec -= 1000000000L;
-	}
+	/* Longer timeouts are cut to a century, whose nanoseconds fit 64 bits. */
+	const uint64_t year = 365ull * 24 * 3600, century = 100 * year;
+	uint64_t sec = !timeout ? year : (uint64_t)timeout->tv_sec < century ?
+		       (uint64_t)timeout->tv_sec : century;
+
+	kipc__deadline_after(deadline, sec * 1000000000u +
+			     (timeout ? (uint64_t)timeout->tv_nsec : 0));
 }
 
 bool kipc__sysv_owns_file(uint32_t type, int id)

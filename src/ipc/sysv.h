@@ -58,8 +58,8 @@ void kipc__sysv_destroy(struct kipc__obj *obj);
 int kipc__sysv_set_perm(struct kipc__obj *obj, uid_t uid, gid_t gid, mode_t mode);
 
 /*
- * An absolute CLOCK_MONOTONIC deadline timeout from now, or a year away
- * if timeout is NULL: System V waits are timed even when they need no
+ * An absolute CLOCK_MONOTONIC deadline timeout from now (at most a
+ * century), or a year away if timeout is NULL: System V waits are timed even when they need no
  * limit, because only a timed futex wait returns EINTR for handlers with
  * SA_RESTART, and msgsnd(), msgrcv() and semop() are never restarted.
  */
