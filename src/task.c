@@ -48,8 +48,15 @@ uint32_t kipc__gettid_slow(void)
 /*
  * Fields of a /proc stat file after the command name, which may itself hold
  * spaces and parentheses, hence the search for the last ')'.  Field 3 is the
- * state, field 22 the start time.  Returns -1 if the task does not exist.
+ * state, field 22 the start time.  Returns 0, GONE if the task does not
+ * exist (no such file, or reaped while we read), or UNKNOWN when /proc
+ * cannot say (out of descriptors or memory, no permission, a file not
+ * as expected): callers then count the task as alive, since declaring a
+ * live task dead hands its lock or its unit to someone else.
  */
+#define GONE	(-1)
+#define UNKNOWN	(-2)
+
 static int read_stat_file(const char *path, char *state, uint64_t *start)
 {
 	char buf[1024], *p;
@@ -58,21 +65,23 @@ static int read_stat_file(const char *path, char *state, uint64_t *start)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return errno == ENOENT || errno == ESRCH ? GONE : UNKNOWN;
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0 && errno == ESRCH)
+		n = 0;
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return n == 0 ? GONE : UNKNOWN;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
-		return -1;
+		return UNKNOWN;
 	*state = p[2];
 	p += 3;
 	for (int field = 4; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
-			return -1;
+			return UNKNOWN;
 	}
 	*start = strtoull(p + 1, NULL, 10);
 	return 0;
@@ -104,9 +113,12 @@ int kipc__task_alive(uint32_t tid, uint64_t start)
 {
 	char state;
 	uint64_t now_start;
+	int r;
 
-	if (tid == 0 || read_stat(tid, &state, &now_start) < 0)
+	if (tid == 0 || (r = read_stat(tid, &state, &now_start)) == GONE)
 		return 0;
+	if (r == UNKNOWN)
+		return 1;
 	/* A killed process stays a zombie until its parent reaps it. */
 	if (state == 'Z' || state == 'X' || state == 'x')
 		return 0;
@@ -163,12 +175,16 @@ int kipc__proc_alive(uint32_t pid, uint64_t start)
 {
 	char path[64], state;
 	uint64_t now_start;
+	int r;
 
 	if (pid == 0 || pid > INT32_MAX)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, pid);
-	if (read_stat_file(path, &state, &now_start) < 0)
+	r = read_stat_file(path, &state, &now_start);
+	if (r == GONE)
 		return 0;
+	if (r == UNKNOWN)
+		return 1;
 	if (state == 'Z' || state == 'X' || state == 'x') {
 		/* A leader gone before its threads: alive while any remains. */
 		snprintf(path, sizeof(path), "/proc/%u/status", pid);

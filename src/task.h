@@ -10,7 +10,11 @@
  *   kipc__thread_start()    this thread's start time (clock ticks since boot)
  *   kipc__task_alive(tid, start)
  *                           1 if that thread lives, 0 if it is gone; a start
- *                           of 0 means "unknown", and only absence counts
+ *                           of 0 means "unknown", and only absence counts;
+ *                           1 also when /proc cannot tell (no descriptor
+ *                           left, no permission): a live task must never be
+ *                           taken for dead.  Tasks must be visible in this
+ *                           process's /proc (same PID namespace, no hidepid).
  */
 #ifndef KIPC_TASK_H
 #define KIPC_TASK_H

@@ -344,6 +344,40 @@ static int sleep_on(struct kipc__mq_meta *m, uint32_t *word, uint32_t s, uint32_
 	return err == -EAGAIN ? 0 : err;
 }
 
+/*
+ * Lock held, and the send (receive) cannot go on while the queue holds
+ * stuck messages: -EAGAIN under O_NONBLOCK, else spin (unannounced, so the
+ * other side makes no wake-up call for us) or sleep on word; unlocks.  0
+ * to try again, or -ETIMEDOUT / -EINTR.
+ */
+static int wait_turn(struct mq_end *q, struct kipc__ipc_spin *sp, uint32_t *word,
+		     uint32_t *sleepers, uint32_t stuck, const struct timespec *abs, bool receiver)
+{
+	struct kipc__mq_meta *m = q->m;
+	int sleeper = -1, err;
+	uint32_t s;
+
+	if (kipc_atomic_read(&q->f.flags) & O_NONBLOCK) {
+		unlock_queue(q);
+		return -EAGAIN;
+	}
+	if (!kipc__ipc_spin_spent(sp)) {
+		unlock_queue(q);
+		kipc__ipc_spin(sp, &m->curmsgs, stuck);
+		return 0;
+	}
+	kipc__ipc_spin_reset(sp);
+	__atomic_fetch_add(sleepers, 1, __ATOMIC_RELAXED);
+	if (receiver)
+		sleeper = note_receiver(m);
+	s = __atomic_load_n(word, __ATOMIC_RELAXED);
+	unlock_queue(q);
+	err = sleep_on(m, word, s, sleepers, stuck, abs);
+	if (sleeper >= 0 && m->rwait[sleeper].tid == kipc__gettid())
+		__atomic_store_n(&m->rwait[sleeper].tid, 0, __ATOMIC_RELAXED);
+	return err;
+}
+
 int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int prio,
 		      const struct timespec *abs)
 {
@@ -367,7 +401,6 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 		goto out;
 	for (;;) {
 		struct kipc__mq_meta *m = q->m;
-		uint32_t s;
 
 		err = lock_queue(q);
 		if (err)
@@ -398,22 +431,7 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 			err = 0;
 			goto out;
 		}
-		if (kipc_atomic_read(&q->f.flags) & O_NONBLOCK) {
-			unlock_queue(q);
-			err = -EAGAIN;
-			goto out;
-		}
-		if (!kipc__ipc_spin_spent(&sp)) {
-			/* Unannounced, so a receiver makes no wake-up call for us. */
-			unlock_queue(q);
-			kipc__ipc_spin(&sp, &m->curmsgs, q->maxmsg);
-			continue;
-		}
-		kipc__ipc_spin_reset(&sp);
-		__atomic_fetch_add(&m->ssleep, 1, __ATOMIC_RELAXED);
-		s = __atomic_load_n(&m->sseq, __ATOMIC_RELAXED);
-		unlock_queue(q);
-		err = sleep_on(m, &m->sseq, s, &m->ssleep, q->maxmsg, abs);
+		err = wait_turn(q, &sp, &m->sseq, &m->ssleep, q->maxmsg, abs, false);
 		if (err)
 			goto out;
 	}
@@ -433,7 +451,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 	struct mq_end *q;
 	struct kipc__ipc_spin sp = KIPC__IPC_SPIN_INIT;
 	ssize_t ret;
-	int err, sleeper;
+	int err;
 
 	if (abs && !valid_timeout(abs))
 		return fail(-EINVAL);
@@ -448,7 +466,6 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 		goto out;
 	for (;;) {
 		struct kipc__mq_meta *m = q->m;
-		uint32_t s;
 
 		err = lock_queue(q);
 		if (err)
@@ -476,24 +493,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 			kipc__fd_put(&q->f);
 			return ret;
 		}
-		if (kipc_atomic_read(&q->f.flags) & O_NONBLOCK) {
-			unlock_queue(q);
-			err = -EAGAIN;
-			goto out;
-		}
-		if (!kipc__ipc_spin_spent(&sp)) {
-			unlock_queue(q);
-			kipc__ipc_spin(&sp, &m->curmsgs, 0);
-			continue;
-		}
-		kipc__ipc_spin_reset(&sp);
-		__atomic_fetch_add(&m->rsleep, 1, __ATOMIC_RELAXED);
-		sleeper = note_receiver(m);
-		s = __atomic_load_n(&m->rseq, __ATOMIC_RELAXED);
-		unlock_queue(q);
-		err = sleep_on(m, &m->rseq, s, &m->rsleep, 0, abs);
-		if (sleeper >= 0 && m->rwait[sleeper].tid == kipc__gettid())
-			__atomic_store_n(&m->rwait[sleeper].tid, 0, __ATOMIC_RELAXED);
+		err = wait_turn(q, &sp, &m->rseq, &m->rsleep, 0, abs, true);
 		if (err)
 			goto out;
 	}
