@@ -12,8 +12,8 @@
 #
 # BUILD selects the output directory, so the variants never mix objects.
 
-VERSION     := 0.1.0
-SOVERSION   := 0
+VERSION     := 0.2.0
+SOVERSION   := 1
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include

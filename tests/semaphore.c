@@ -1124,9 +1124,10 @@ static void test_stress(const char *label, unsigned long seed, int n_timeout, in
 /*
  * Tickets count modulo KIPC__SEM_TICKETS (a multiple of the slot count) and
  * wrap in a long run: several threads take turns on a one-unit semaphore,
- * so that a few tickets are always out, until the tail has wrapped twice.
- * Counting modulo 2^16 with 14 slots would give two outstanding tickets one
- * slot at the wrap: a waiter stuck, or two inside at once.
+ * so that a few tickets are always out, until the tail has wrapped twice,
+ * with exclusion checked throughout.  (Three tickets out at most: too few
+ * to catch counting modulo 2^16, which needs five out across the wrap;
+ * test_wrap_burst() does that.)
  */
 struct wrap {
 	struct kipc_semaphore sem;
@@ -1189,6 +1190,55 @@ static void test_wrap(void)
 	   "ticket wrap: exactly one unit left afterwards");
 }
 
+/*
+ * The wrap, deterministically: the queue is set to start 6 tickets short of
+ * KIPC__SEM_TICKETS, seven waiters queue across the wrap and sleep, and
+ * seven up()s in a burst must release all seven.  Counting the tickets
+ * modulo 2^16 would put the last two in one slot.
+ */
+static int burst_left;
+
+static void *burst_main(void *arg)
+{
+	down(arg);
+	__atomic_fetch_sub(&burst_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_wrap_burst(void)
+{
+	static struct kipc_semaphore sem __attribute__((aligned(64)));
+	const uint64_t start = KIPC__SEM_TICKETS - 6;
+	pthread_t t[7];
+	double end;
+	int i, extra = 0;
+
+	sema_init(&sem, 0);
+	__atomic_store_n(&sem.state, start << 32 | start << 48, __ATOMIC_RELAXED);
+	burst_left = 7;
+	for (i = 0; i < 7; i++)
+		pthread_create(&t[i], NULL, burst_main, &sem);
+	for (end = now() + 10.0; queued(&sem) < 7 && now() < end; )
+		sleep_ms(1);
+	ok(queued(&sem) == 7 && (uint16_t)(sem.state >> 32) == 1,
+	   "wrap burst: seven waiters queued across the wrap (tail now 1)");
+	sleep_ms(20);	/* all asleep on their slots */
+	for (i = 0; i < 7; i++)
+		up(&sem);
+	for (end = now() + 5.0; __atomic_load_n(&burst_left, __ATOMIC_ACQUIRE) && now() < end; )
+		sleep_ms(1);
+	is(__atomic_load_n(&burst_left, __ATOMIC_ACQUIRE), 0,
+	   "wrap burst: seven up()s released all seven");
+	while (__atomic_load_n(&burst_left, __ATOMIC_ACQUIRE)) {
+		up(&sem);	/* release any stuck one, so that the joins end */
+		extra++;
+		sleep_ms(1);
+	}
+	for (i = 0; i < 7; i++)
+		pthread_join(t[i], NULL);
+	ok(!extra && down_trylock(&sem) == 1, "wrap burst: no unit left over");
+}
+
 /* ------------------------------------------------------------------------ */
 
 int main(void)
@@ -1235,6 +1285,7 @@ int main(void)
 
 	test_many();
 	test_wrap();
+	test_wrap_burst();
 	test_stress("few", seed, 3, 2, 2, 1.5, 0);
 	test_stress("many", seed + 1, 90, 6, 4, 0.7, 3);
 	return done_testing();

@@ -38,7 +38,7 @@ struct kipc_completion {
 
 #define KIPC_COMPLETION_INITIALIZER(work) { KIPC__SEMAPHORE_INITIALIZER(0) }
 #define KIPC_DECLARE_COMPLETION(work) \
-	struct kipc_completion work = KIPC_COMPLETION_INITIALIZER(work)
+	struct kipc_completion work __attribute__((aligned(64))) = KIPC_COMPLETION_INITIALIZER(work)
 
 void kipc_init_completion_flags(struct kipc_completion *x, unsigned int flags);
 void kipc_reinit_completion(struct kipc_completion *x);

@@ -15,8 +15,9 @@
  *
  * Waiters are served in FIFO order and up() hands its unit straight to the
  * first waiter: after an up() with waiters, a newcomer's down_trylock()
- * fails because the unit already belongs to the waiter.  Waiting sleeps on
- * a futex; nothing spins.
+ * fails because the unit already belongs to the waiter.  A waiter spins
+ * for 5 us (the other side's up() usually comes sooner than a futex wake-up
+ * would), then sleeps on a futex.
  *
  * The semaphore is lock-free: waiters take tickets in one 64-bit state word
  * (count, tail, head) and each sleeps on the slot of its ticket; up() decides
@@ -29,7 +30,10 @@
  * ticket.
  *
  * It holds no pointers: initialised with KIPC_PSHARED it works between
- * processes in shared memory.
+ * processes in shared memory.  Placed on a 64-byte boundary (as
+ * KIPC_DEFINE_SEMAPHORE places it, and as shared mappings and
+ * aligned_alloc(64, ...) do), its hot fields share one cache line.  Its
+ * layout changed in 0.2: processes sharing one must use the same version.
  */
 #ifndef KIPC_SEMAPHORE_H
 #define KIPC_SEMAPHORE_H
@@ -42,27 +46,27 @@
  * Ticket slots: the FIFO's capacity.  Twelve, so that they, the state word
  * and the fields up() reads fill one cache line: a hand-off reads state,
  * decides the head's slot, moves head and looks for overflow sleepers
- * without a second line crossing between the two processes (a wake-up
- * round trip then costs about 1.0-1.5x a spin-then-futex ping-pong on one
- * line; with 64 slots spread over five lines it was 1.6-1.9x).
+ * without a second line crossing between the two processes (with 64 slots
+ * spread over five lines, the wake-up round trip cost 1.6-1.9x the
+ * spin-then-futex floor; on one line, about 1.4-1.6x; docs/semaphore.md).
  */
 #define KIPC_SEM_FIFO_WAITERS 12
 /* Tickets count modulo this (a multiple of the slots): see semaphore.c. */
 #define KIPC__SEM_TICKETS (65536 / KIPC_SEM_FIFO_WAITERS * KIPC_SEM_FIFO_WAITERS)
 
 struct kipc_semaphore {
-	/* One cache line: */
+	/* One cache line, from a 64-byte boundary: */
 	uint64_t state;		/* count | tail << 32 | head << 48; semaphore.c */
 	uint32_t flags;
 	uint32_t overflow;	/* sleepers waiting for a free ticket */
 	uint32_t slot[KIPC_SEM_FIFO_WAITERS];
 	/* Written by waiters of a shared semaphore, read by reclaim only. */
 	uint64_t waiter[KIPC_SEM_FIFO_WAITERS];	/* ticket << 32 | its TID */
-} __attribute__((aligned(64)));
+};
 
 #define KIPC__SEMAPHORE_INITIALIZER(n) { (uint32_t)(n), 0, 0, { 0 }, { 0 } }
 #define KIPC_DEFINE_SEMAPHORE(name, n) \
-	struct kipc_semaphore name = KIPC__SEMAPHORE_INITIALIZER(n)
+	struct kipc_semaphore name __attribute__((aligned(64))) = KIPC__SEMAPHORE_INITIALIZER(n)
 
 void kipc_sema_init_flags(struct kipc_semaphore *sem, int val, unsigned int flags);
 void kipc_down(struct kipc_semaphore *sem);

@@ -68,7 +68,7 @@
 /*
  * Tickets count modulo TICKETS, the largest multiple of N that fits in 16
  * bits, so that ticket t's slot, t % N, is the same across the wrap (with
- * 2^16 tickets and 14 slots, ticket 0 would share ticket 65534's slot).
+ * 2^16 tickets and 12 slots, ticket 0 would share ticket 65532's slot).
  */
 #define TICKETS KIPC__SEM_TICKETS
 
@@ -83,7 +83,10 @@ static uint16_t dist(uint16_t a, uint16_t b)
 	return (uint16_t)(((uint32_t)a + TICKETS - b) % TICKETS);
 }
 
-/* Ticket a is after ticket b (windows are < 2N, far below TICKETS / 2). */
+/*
+ * Ticket a is after ticket b: for tickets within half a round of each other,
+ * as a slot's and the head are when grant_head() checks (it re-reads head).
+ */
 static bool after(uint16_t a, uint16_t b)
 {
 	uint16_t d = dist(a, b);
@@ -153,10 +156,11 @@ static void advance(struct kipc_semaphore *sem, uint16_t t, uint64_t s)
 /*
  * A granted ticket whose waiter died before taking its unit (shared
  * semaphores): take the grant back and give the unit to the next in line.
- * The waiter wrote its ticket and TID once the ticket was its own, before
- * it first looked at its slot; a ticket whose record is not (yet) there is
- * left alone, and a TID that names a live thread is never robbed, so the
- * waiter's plain-store acknowledgement never races with a reclaim.
+ * The record names the ticket and a TID written just before the ticket
+ * was taken: a neighbour that raced for the same ticket may have written
+ * last.  If that neighbour lives, nothing happens (the unit stays lost if
+ * the real waiter died); if it died, a live waiter's grant may be taken
+ * back, but then its acknowledgement fails and it queues again.
  */
 static void reclaim(struct kipc_semaphore *sem, uint32_t v)
 {
@@ -179,18 +183,29 @@ static void reclaim_all(struct kipc_semaphore *sem)
 }
 
 /*
- * Take the unit granted to ticket t.  The acknowledgement lets the slot be
- * reused.  A plain store: only a dead waiter's grant is ever reclaimed (see
- * reclaim()), so no exchange can come between, and the store, unlike a
- * locked exchange, does not hold the waiter up while the line comes back.
- * Head is not moved here: up() moves it right after its grant, and if that
- * up() died in between, the next up() finds the slot decided and moves it
- * (grant_head()).
+ * Take the unit granted to ticket t: 1 taken, -1 reclaimed meanwhile (the
+ * caller must queue again).  The acknowledgement lets the slot be reused,
+ * and on a shared semaphore it is a compare-exchange, because reclaim()
+ * may judge a live waiter dead (its record names a neighbour that raced for
+ * the same ticket and died): the exchange then fails and the waiter queues
+ * again, so a unit is never used twice.  A private semaphore reclaims
+ * nothing: a plain store, which does not hold the waiter up while the line
+ * comes back.  Head is not moved here: up() moves it right after its grant,
+ * and if that up() died in between, the next up() finds the slot decided
+ * and moves it (grant_head()).
  */
 static int take_grant(struct kipc_semaphore *sem, uint16_t t)
 {
-	__atomic_store_n(&sem->slot[t % N], TAKEN(t), __ATOMIC_RELEASE);
-	return 1;
+	uint32_t v = GRANT(t);
+
+	if (!(sem->flags & KIPC_PSHARED)) {
+		__atomic_store_n(&sem->slot[t % N], TAKEN(t), __ATOMIC_RELEASE);
+		return 1;
+	}
+	if (__atomic_compare_exchange_n(&sem->slot[t % N], &v, TAKEN(t), 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 1;
+	return v == RECLAIMED(t) ? -1 : 1;
 }
 
 /*
@@ -397,11 +412,15 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 				return r;
 			continue;
 		}
+		/*
+		 * Whose ticket t is, written before it is ours: a waiter killed
+		 * right after taking it is then found (reclaim()).  A neighbour
+		 * racing for the same ticket may write last; see reclaim().
+		 */
+		if (sem->flags & KIPC_PSHARED)
+			__atomic_store_n(&sem->waiter[t % N], (uint64_t)t << 32 | kipc__gettid(),
+					 __ATOMIC_RELAXED);
 		if (cas_state(sem, s, STATE(c, next_ticket(t), h))) {
-			/* Ours: say whose, before looking at the slot (reclaim()). */
-			if (sem->flags & KIPC_PSHARED)
-				__atomic_store_n(&sem->waiter[t % N],
-						 (uint64_t)t << 32 | kipc__gettid(), __ATOMIC_RELAXED);
 			r = wait_ticket(sem, t, deadline, interruptible);
 			if (r != -EAGAIN)
 				return r;
@@ -428,14 +447,19 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	/*
 	 * s may be stale: h long decided and the slot reused by a later
 	 * ticket.  Only a slot holding an older ticket's decision (or none) is
-	 * h's to decide.
+	 * h's to decide, and only while h is still the head once the slot is
+	 * read (acquire: the reload comes after): s may be so old that the
+	 * tickets went half round and after() would misjudge the slot.  The
+	 * exchange then succeeds only on the value read while h was the head.
 	 */
 	if (d && !after(h, TICKET(d)))
+		return false;
+	s = load_state(sem);
+	if (HEAD(s) != h)
 		return false;
 	if (!__atomic_compare_exchange_n(slot, &v, GRANT(h), 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
-	/* s, as up() read it: right if no one moved it, and then no reload. */
 	advance(sem, h, s);
 	if (v & SLEEPER)
 		kipc__futex_wake(slot, INT_MAX, futex_flags(sem));
