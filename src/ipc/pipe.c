@@ -328,8 +328,8 @@ static void small_put(struct kipc__chan *ch, uint64_t pos, const void *src, size
 
 	memcpy(w, src, n);
 	__atomic_store_n(&ch->small_pos, KIPC__PIPE_NOSMALL, __ATOMIC_RELAXED);
-	/* The mark before the words (a release fence: stlr/dmb, free on x86). */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* The mark before the words (dmb ishst on arm64, free on x86). */
+	kipc_smp_wmb();
 	for (size_t i = 0; i < (n + 7) / 8; i++)
 		__atomic_store_n(&ch->small[i], w[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&ch->small_len, (uint32_t)n, __ATOMIC_RELAXED);
@@ -349,8 +349,8 @@ static bool small_get(struct kipc__chan *ch, uint64_t t, void *dst, size_t n)
 	off = (uint32_t)(t - pos);
 	for (uint32_t i = 0; i < (off + n + 7) / 8; i++)
 		w[i] = __atomic_load_n(&ch->small[i], __ATOMIC_RELAXED);
-	/* The words before the second look (an acquire fence: dmb, free on x86). */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* The words before the second look (dmb ishld on arm64, free on x86). */
+	kipc_smp_rmb();
 	if (__atomic_load_n(&ch->small_pos, __ATOMIC_RELAXED) != pos)
 		return false;
 	memcpy(dst, (const char *)w + off, n);

@@ -339,6 +339,22 @@ static int sleep_on(struct queue *q, uint32_t *word, uint32_t s, uint32_t *sleep
 }
 
 /*
+ * The queue's lock held, a message just came (went): count it in *counter,
+ * which the other side's waiters watch, unlock, and wake the other side's
+ * sleepers on *word if *sleepers says there are any.
+ */
+static void moved(struct msg_meta *m, uint32_t *counter, uint32_t *sleepers, uint32_t *word)
+{
+	bool wake;
+
+	__atomic_store_n(counter, *counter + 1, __ATOMIC_RELEASE);
+	wake = *sleepers != 0;
+	kipc_mutex_unlock(&m->lock);
+	if (wake)
+		kipc__futex_bump_wake(word);
+}
+
+/*
  * The queue's lock held, and the call must wait for *counter to move: unlock
  * and spin, unannounced so that no peer makes a wake-up call for us, while
  * the wait's budget lasts; then count ourselves in *sleepers and sleep on
@@ -392,7 +408,6 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		if (room(&q, msgsz)) {
 			uint32_t i = m->free_desc;
 			struct msg_desc *d = &q.d[i];
-			bool wake;
 
 			m->free_desc = d->next;
 			put_text(&q, d, (const char *)msgp + sizeof(long), msgsz);
@@ -411,11 +426,7 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			m->cbytes += msgsz;
 			m->lspid = kipc__proc_self()->pid;
 			m->stime = kipc__obj_now();
-			__atomic_store_n(&m->arrivals, m->arrivals + 1, __ATOMIC_RELEASE);
-			wake = m->rsleep != 0;
-			kipc_mutex_unlock(&m->lock);
-			if (wake)
-				kipc__futex_bump_wake(&m->rseq);
+			moved(m, &m->arrivals, &m->rsleep, &m->rseq);
 			break;
 		}
 		if (msgflg & IPC_NOWAIT) {
@@ -526,7 +537,6 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 		i = select_msg(&q, msgtyp, msgflg, &prev);
 		if (i != NONE) {
 			struct msg_desc *d = &q.d[i];
-			bool wake;
 
 			if (d->len > msgsz && !(msgflg & MSG_NOERROR)) {
 				kipc_mutex_unlock(&m->lock);
@@ -551,11 +561,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			m->cbytes -= d->len;
 			m->lrpid = kipc__proc_self()->pid;
 			m->rtime = kipc__obj_now();
-			__atomic_store_n(&m->departures, m->departures + 1, __ATOMIC_RELEASE);
-			wake = m->ssleep != 0;
-			kipc_mutex_unlock(&m->lock);
-			if (wake)
-				kipc__futex_bump_wake(&m->sseq);
+			moved(m, &m->departures, &m->ssleep, &m->sseq);
 			break;
 		}
 		if (msgflg & IPC_NOWAIT) {
