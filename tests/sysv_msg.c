@@ -301,83 +301,6 @@ static long cbytes_of(bool kern, int id)
 	return q_ctl(kern, id, IPC_STAT, &ds) ? -1 : (long)ds.__msg_cbytes;
 }
 
-/* fork_child(), with this test's SIGALRM handler reset. */
-static pid_t fork_kid(void)
-{
-	pid_t pid = fork_child();
-
-	if (pid == 0)
-		signal(SIGALRM, SIG_DFL);
-	return pid;
-}
-
-/* The raw wait status of a child (-1 if it hangs for secs: then killed). */
-static int wait_status(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status;
-
-	if (pid <= 0)
-		return -1;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0)
-			return -1;
-		if (now() > end) {
-			diag("child %d hangs: killing it", (int)pid);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-}
-
-static bool exited_ok(int status)
-{
-	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* Waits until a child is asleep ('S') for a few consecutive looks. */
-static bool wait_sleeping(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int streak = 0;
-
-	while (now() < end) {
-		char st = task_state(pid, pid);
-
-		streak = st == 'S' ? streak + 1 : 0;
-		if (streak >= 5)
-			return true;
-		if (st == 'Z' || st == '?')
-			return false;
-		sleep_ms(2);
-	}
-	return false;
-}
-
-/* Waits up to secs for a child to end, without reaping it; true if it did. */
-static bool ended_within(pid_t pid, double secs)
-{
-	double end = now() + secs;
-
-	for (;;) {
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid)
-			return true;
-		if (now() > end)
-			return false;
-		sleep_ms(1);
-	}
-}
-
 /* ------------------------------------------------------------------------ */
 /* msgget                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -747,7 +670,7 @@ static void test_select_table(void)
 			run_sel(false, q, c, out);
 			_exit(0);
 		}
-		if (!exited_ok(wait_status(pid, 10.0)))
+		if (!child_exited_ok(child_status(pid, 10.0)))
 			good = false;
 		run_sel(true, kq, c, kout);
 		q_rm(false, q);
@@ -991,14 +914,14 @@ static void test_blocked_sender(bool kern)
 		sh->r[0] = RES(q_snd(kern, q, &m, 501, 0));
 		_exit(0);
 	}
-	ok(wait_flag(&sh->ready[0], 10.0) && wait_sleeping(pid, 10.0),
+	ok(wait_flag(&sh->ready[0], 10.0) && child_asleep(pid, 10.0),
 	   "%s: a sender of 501 bytes into 500 free bytes is asleep", w);
 	sleep_ms(50);
 	ok(sh->r[0] == NOT_RUN && qnum_of(kern, q) == 2,
 	   "%s: ... and still blocked, nothing queued", w);
 	q_rcv(kern, q, &m, sizeof(m.mtext), 1, IPC_NOWAIT);
-	status = wait_status(pid, 5.0);
-	ok(exited_ok(status) && sh->r[0] == 0, "%s: a receive makes room: the sender's msgsnd "
+	status = child_status(pid, 5.0);
+	ok(child_exited_ok(status) && sh->r[0] == 0, "%s: a receive makes room: the sender's msgsnd "
 	   "returns 0 within 5 s", w);
 	ok(qnum_of(kern, q) == 2 && cbytes_of(kern, q) == KIPC_MSGMAX - 500 + 501,
 	   "%s: its message is queued", w);
@@ -1082,7 +1005,7 @@ static void test_stat(void)
 		memset(m.mtext, 'x', 300);
 		_exit(q_snd(false, q[0], &m, 300, 0) || q_snd(true, q[1], &m, 300, 0) ? 1 : 0);
 	}
-	ok(exited_ok(wait_status(sender, 10.0)), "a child sends 300 bytes to each");
+	ok(child_exited_ok(child_status(sender, 10.0)), "a child sends 300 bytes to each");
 	t3 = wall();
 	for (int k = 0; k < 2; k++) {
 		const char *w = impl(k);
@@ -1102,7 +1025,7 @@ static void test_stat(void)
 	if (receiver == 0)
 		_exit(q_rcv(false, q[0], &m, sizeof(m.mtext), 0, 0) == 300 &&
 		      q_rcv(true, q[1], &m, sizeof(m.mtext), 0, 0) == 300 ? 0 : 1);
-	ok(exited_ok(wait_status(receiver, 10.0)), "another child receives them");
+	ok(child_exited_ok(child_status(receiver, 10.0)), "another child receives them");
 	t3 = wall();
 	for (int k = 0; k < 2; k++) {
 		const char *w = impl(k);
@@ -1174,12 +1097,12 @@ static void test_ipc_set(void)
 		sh->r[0] = RES(kipc_msgsnd(q, &m, 50, 0));
 		_exit(0);
 	}
-	ok(wait_flag(&sh->ready[0], 10.0) && wait_sleeping(pid, 10.0),
+	ok(wait_flag(&sh->ready[0], 10.0) && child_asleep(pid, 10.0),
 	   "a sender of 50 bytes into a full msg_qbytes 100 sleeps");
 	kipc_msgctl(q, IPC_STAT, &ds);
 	ds.msg_qbytes = 200;
 	is(RES(kipc_msgctl(q, IPC_SET, &ds)), 0, "IPC_SET: raising msg_qbytes to 200");
-	ok(exited_ok(wait_status(pid, 5.0)) && sh->r[0] == 0,
+	ok(child_exited_ok(child_status(pid, 5.0)) && sh->r[0] == 0,
 	   "... wakes the sender, whose msgsnd returns 0 within 5 s");
 	is(cbytes_of(false, q), 150, "__msg_cbytes 150");
 
@@ -1244,7 +1167,7 @@ static void test_many_typed_receivers(bool kern)
 		}
 	}
 	for (int i = 0; i < N; i++)
-		if (!wait_flag(&sh->ready[i], 10.0) || !wait_sleeping(pid[i], 10.0))
+		if (!wait_flag(&sh->ready[i], 10.0) || !child_asleep(pid[i], 10.0))
 			asleep = false;
 	ok(asleep, "%s: %d receivers, each of its own type, asleep on an empty queue", w, N);
 	for (int i = N; i-- > 0;) {
@@ -1253,7 +1176,7 @@ static void test_many_typed_receivers(bool kern)
 		q_snd(kern, q, &m, 200, 0);
 	}
 	for (int i = 0; i < N; i++)
-		if (!exited_ok(wait_status(pid[i], 5.0)) || sh->r[i] != 200 ||
+		if (!child_exited_ok(child_status(pid[i], 5.0)) || sh->r[i] != 200 ||
 		    sh->r[N + i] != i + 1 || sh->r[2 * N + i] != 1)
 			good = false;
 	ok(good, "%s: types sent in reverse order: each receiver got its own message", w);
@@ -1317,7 +1240,7 @@ static void test_many_procs(bool kern)
 	}
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < NS + NR; i++)
-		if (!exited_ok(wait_status(pid[i], 15.0)))
+		if (!child_exited_ok(child_status(pid[i], 15.0)))
 			good = false;
 	for (int i = NS; i < NS + NR; i++) {
 		total += sh->r[i];
@@ -1382,13 +1305,13 @@ static void test_eintr(bool kern, bool send, int saflags)
 		_exit(0);
 	}
 	wait_flag(&sh->ready[0], 10.0);
-	wait_sleeping(pid, 10.0);
+	child_asleep(pid, 10.0);
 	/* Signals until it returns: one that came too early is not lost on us. */
 	end = now() + 5.0;
-	while (!ended_within(pid, 0.05) && now() < end)
+	while (!child_ended_within(pid, 0.05) && now() < end)
 		kill(pid, SIGUSR1);
-	status = wait_status(pid, 1.0);
-	ok(exited_ok(status) && sh->r[0] == -EINTR && sh->r[1] >= 1,
+	status = child_status(pid, 1.0);
+	ok(child_exited_ok(status) && sh->r[0] == -EINTR && sh->r[1] >= 1,
 	   "%s: %s blocked, a handler with %s runs: EINTR (%ld, handler ran %ld times)", w,
 	   send ? "msgsnd" : "msgrcv", how, sh->r[0], sh->r[1]);
 	ok(qnum_of(kern, q) == (send ? 2 : 0), "%s: ... and the queue is as before", w);
@@ -1425,13 +1348,13 @@ static void test_eidrm(bool kern)
 		_exit(0);
 	}
 	for (int i = 0; i < NR + NS; i++)
-		if (!wait_flag(&sh->ready[i], 10.0) || !wait_sleeping(pid[i], 10.0))
+		if (!wait_flag(&sh->ready[i], 10.0) || !child_asleep(pid[i], 10.0))
 			asleep = false;
 	ok(asleep, "%s: %d receivers (types 5, -3, 7, 2) and %d senders asleep on a full queue",
 	   w, NR, NS);
 	is(RES(q_rm(kern, q)), 0, "%s: IPC_RMID with waiters", w);
 	for (int i = 0; i < NR + NS; i++)
-		if (!exited_ok(wait_status(pid[i], 5.0)) || sh->r[i] != -EIDRM)
+		if (!child_exited_ok(child_status(pid[i], 5.0)) || sh->r[i] != -EIDRM)
 			all = false;
 	ok(all, "%s: every waiter returned EIDRM within 5 s (%ld %ld %ld %ld / %ld %ld %ld)", w,
 	   sh->r[0], sh->r[1], sh->r[2], sh->r[3], sh->r[4], sh->r[5], sh->r[6]);
@@ -1454,7 +1377,7 @@ static void test_removed_elsewhere(void)
 	pid = fork_kid();
 	if (pid == 0)
 		_exit(kipc_msgctl(q, IPC_RMID, NULL) ? 1 : 0);
-	ok(exited_ok(wait_status(pid, 10.0)), "another process removes a queue this one uses");
+	ok(child_exited_ok(child_status(pid, 10.0)), "another process removes a queue this one uses");
 	is(RES(kipc_msgsnd(q, &m, 10, IPC_NOWAIT)), -EINVAL, "msgsnd then: EINVAL");
 	is(RES(kipc_msgrcv(q, &m, 10, 0, IPC_NOWAIT)), -EINVAL, "msgrcv then: EINVAL");
 	is(RES(kipc_msgctl(q, IPC_RMID, NULL)), -EINVAL, "IPC_RMID again: EINVAL");
@@ -1699,7 +1622,7 @@ static void test_receiver_dies_inside(void)
 		kipc_msgrcv(q, &m, sizeof(m.mtext), 0, 0);
 		_exit(5);	/* received without writing the data area */
 	}
-	status = wait_status(pid, 10.0);
+	status = child_status(pid, 10.0);
 	if (status != -1 && WIFEXITED(status))
 		diag("the receiver exited %d (3: no queue, 4: no mapping, 5: no fault)",
 		     WEXITSTATUS(status));
@@ -1767,7 +1690,7 @@ static void test_stat_after_death(void)
 		kipc_msgrcv(q, &m, sizeof(m.t), 2, IPC_NOWAIT);
 		_exit(5);
 	}
-	status = wait_status(pid, 10.0);
+	status = child_status(pid, 10.0);
 	ok(status != -1 && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
 	   (WIFEXITED(status) && WEXITSTATUS(status) == 5)),
 	   "a receiver died inside msgrcv (at a link in the first page of descriptors)");
@@ -1806,7 +1729,7 @@ static void test_sender_dies_inside(void)
 		kipc_msgsnd(q, &m, 4000, 0);
 		_exit(5);
 	}
-	status = wait_status(pid, 10.0);
+	status = child_status(pid, 10.0);
 	ok(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	   "a sender died inside msgsnd (writing the text)");
 	ok(qnum_of(false, q) == 1 && cbytes_of(false, q) == 100,
@@ -1872,7 +1795,7 @@ static void test_sender_dies_before_wake(void)
 		sh->r[1] = check_fill(m.mtext, 500, 9);
 		_exit(0);
 	}
-	ok(wait_flag(&sh->ready[0], 10.0) && wait_sleeping(rcv, 10.0),
+	ok(wait_flag(&sh->ready[0], 10.0) && child_asleep(rcv, 10.0),
 	   "a receiver sleeps on an empty queue");
 	snd = fork_kid();
 	if (snd == 0) {
@@ -1883,12 +1806,12 @@ static void test_sender_dies_before_wake(void)
 		kipc_msgsnd(q, &m, 500, 0);
 		_exit(0);
 	}
-	status = wait_status(snd, 10.0);
+	status = child_status(snd, 10.0);
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 7) {
 		ok(1, "# SKIP no seccomp filters here: cannot kill a sender at its wake-up");
 		ok(1, "# SKIP no seccomp filters here");
 		kill(rcv, SIGKILL);
-		wait_status(rcv, 5.0);
+		child_status(rcv, 5.0);
 		kipc_msgctl(q, IPC_RMID, NULL);
 		return;
 	}
@@ -1896,8 +1819,8 @@ static void test_sender_dies_before_wake(void)
 	   "the sender died after queueing, at its wake-up call (%s)",
 	   status != -1 && WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "it did not");
 	t0 = now();
-	status = wait_status(rcv, 5.0);
-	ok(exited_ok(status) && sh->r[0] == 500 && sh->r[1] == 1,
+	status = child_status(rcv, 5.0);
+	ok(child_exited_ok(status) && sh->r[0] == 500 && sh->r[1] == 1,
 	   "the sleeping receiver still gets the message within 5 s (msgrcv %ld, %.2f s; "
 	   "msg_qnum %ld)", sh->r[0], now() - t0, qnum_of(false, q));
 	kipc_msgctl(q, IPC_RMID, NULL);
@@ -2327,10 +2250,10 @@ static void test_kill_torture(void)
 
 		if (r == 0)
 			_exit(kipc_msgrcv(q, &m, sizeof(m) - sizeof(long), 0, 0) == 20 ? 0 : 1);
-		wait_sleeping(r, 5.0);
+		child_asleep(r, 5.0);
 		m.mtype = 1;
 		kipc_msgsnd(q, &m, 20, 0);
-		ok(exited_ok(wait_status(r, 5.0)), "after the kills: a blocked receiver is woken by "
+		ok(child_exited_ok(child_status(r, 5.0)), "after the kills: a blocked receiver is woken by "
 		   "a send");
 	}
 	is(RES(kipc_msgctl(q, IPC_RMID, NULL)), 0, "after the kills: IPC_RMID");

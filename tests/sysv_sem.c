@@ -307,79 +307,6 @@ static long op1(bool kern, int id, unsigned short num, short op, short flg)
 	return RES(s_op(kern, id, &b, 1));
 }
 
-static pid_t fork_kid(void)
-{
-	pid_t pid = fork_child();
-
-	if (pid == 0)
-		signal(SIGALRM, SIG_DFL);
-	return pid;
-}
-
-static int wait_status(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status;
-
-	if (pid <= 0)
-		return -1;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0)
-			return -1;
-		if (now() > end) {
-			diag("child %d hangs: killing it", (int)pid);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-}
-
-static bool exited_ok(int status)
-{
-	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static bool wait_sleeping(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int streak = 0;
-
-	while (now() < end) {
-		char st = task_state(pid, pid);
-
-		streak = st == 'S' ? streak + 1 : 0;
-		if (streak >= 5)
-			return true;
-		if (st == 'Z' || st == '?')
-			return false;
-		sleep_ms(2);
-	}
-	return false;
-}
-
-static bool ended_within(pid_t pid, double secs)
-{
-	double end = now() + secs;
-
-	for (;;) {
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid)
-			return true;
-		if (now() > end)
-			return false;
-		sleep_ms(1);
-	}
-}
-
 /* Polls a count (GETNCNT/GETZCNT) until it is want, up to secs; its last value. */
 static long wait_count(bool kern, int id, int num, int cmd, long want, double secs)
 {
@@ -912,7 +839,7 @@ static void test_semctl_cmds(void)
 		b[1].sem_op = 1;
 		_exit(s_op(false, s[0], b, 2) || s_op(true, s[1], b, 2) ? 1 : 0);
 	}
-	ok(exited_ok(wait_status(pid, 10.0)), "a child does semop {0,-2},{1,+1}");
+	ok(child_exited_ok(child_status(pid, 10.0)), "a child does semop {0,-2},{1,+1}");
 	t3 = wall();
 	for (int k = 0; k < 2; k++) {
 		const char *w = impl(k);
@@ -936,7 +863,7 @@ static void test_semctl_cmds(void)
 		s_setval(true, s[1], 1, 0);
 		_exit(s_op(false, s[0], &b, 1) || s_op(true, s[1], &b, 1) ? 1 : 0);
 	}
-	ok(exited_ok(wait_status(pid, 10.0)), "a child does a wait-for-zero that goes");
+	ok(child_exited_ok(child_status(pid, 10.0)), "a child does a wait-for-zero that goes");
 	for (int k = 0; k < 2; k++)
 		is(s_count(k, s[k], 1, GETPID), pid, "%s: GETPID after a wait-for-zero: the child",
 		   impl(k));
@@ -1018,7 +945,7 @@ static void test_wait_counts(bool kern)
 	   "%s: an array {2,+1},{0,-3} waits: GETNCNT of semaphore 0 is %d", w, ND + 1);
 	is(s_getval(kern, s, 2), 0, "%s: ... and its first operation is not applied (semaphore 2 "
 	   "still 0)", w);
-	ok(wait_sleeping(pid[ND + NZ], 10.0), "%s: ... it sleeps", w);
+	ok(child_asleep(pid[ND + NZ], 10.0), "%s: ... it sleeps", w);
 
 	/* Release: 1 + 12 is exactly the five -2s and the -3. */
 	{
@@ -1028,9 +955,9 @@ static void test_wait_counts(bool kern)
 		   "decrement", w);
 	}
 	for (int i = 0; i < ND; i++)
-		if (!exited_ok(wait_status(pid[i], 5.0)) || sh->r[i] != 0)
+		if (!child_exited_ok(child_status(pid[i], 5.0)) || sh->r[i] != 0)
 			good = false;
-	ok(good && exited_ok(wait_status(pid[ND + NZ], 5.0)) && sh->r[ND + NZ] == 0,
+	ok(good && child_exited_ok(child_status(pid[ND + NZ], 5.0)) && sh->r[ND + NZ] == 0,
 	   "%s: every decrementer and the array went through within 5 s", w);
 	ok(s_getval(kern, s, 0) == 0 && s_getval(kern, s, 2) == 1,
 	   "%s: semaphore 0 back to 0, semaphore 2 incremented by the array", w);
@@ -1039,7 +966,7 @@ static void test_wait_counts(bool kern)
 	is(s_setval(kern, s, 1, 0), 0, "%s: SETVAL 1 := 0", w);
 	good = true;
 	for (int i = ND; i < ND + NZ; i++)
-		if (!exited_ok(wait_status(pid[i], 5.0)) || sh->r[i] != 0)
+		if (!child_exited_ok(child_status(pid[i], 5.0)) || sh->r[i] != 0)
 			good = false;
 	ok(good, "%s: ... wakes every zero-waiter within 5 s", w);
 	is(s_count(kern, s, 1, GETZCNT), 0, "%s: GETZCNT 0 again", w);
@@ -1091,7 +1018,7 @@ static void test_counts_exact(bool kern)
 	   "(GETZCNT %ld..%ld, GETNCNT %ld..%ld)", w, N, minz, maxz, minn, maxn);
 	s_rm(kern, s);
 	for (int i = 0; i < 2 * N; i++)
-		wait_status(pid[i], 5.0);
+		child_status(pid[i], 5.0);
 }
 
 /* A killed waiter stops counting. */
@@ -1108,7 +1035,7 @@ static void test_count_killed(bool kern)
 	}
 	is(wait_count(kern, s, 0, GETNCNT, 1, 10.0), 1, "%s: a waiter counts in GETNCNT", w);
 	kill(pid, SIGKILL);
-	wait_status(pid, 5.0);
+	child_status(pid, 5.0);
 	is(wait_count(kern, s, 0, GETNCNT, 0, 5.0), 0, "%s: killed, it no longer counts", w);
 	is(RES(op1(kern, s, 0, 1, NW)), 0, "%s: +1 afterwards", w);
 	is(s_getval(kern, s, 0), 1, "%s: ... is not taken by the dead waiter", w);
@@ -1154,9 +1081,9 @@ static void test_nowait_timeout(bool kern)
 		_exit(0);
 	}
 	wait_flag(&sh->ready[0], 10.0);
-	wait_sleeping(pid, 10.0);
+	child_asleep(pid, 10.0);
 	op1(kern, s, 1, 1, NW);
-	ok(exited_ok(wait_status(pid, 10.0)), "%s: timeouts: the child finished", w);
+	ok(child_exited_ok(child_status(pid, 10.0)), "%s: timeouts: the child finished", w);
 	ok(sh->r[0] == -EAGAIN && sh->r[1] >= 90 && sh->r[1] < 5000,
 	   "%s: semtimedop 100 ms, the blocking op without IPC_NOWAIT: EAGAIN after the timeout "
 	   "(%ld, %ld ms)", w, sh->r[0], sh->r[1]);
@@ -1208,7 +1135,7 @@ static void test_many_procs(bool kern)
 		}
 	}
 	for (int i = 0; i < N; i++)
-		if (!exited_ok(wait_status(pid[i], 15.0)))
+		if (!child_exited_ok(child_status(pid[i], 15.0)))
 			good = false;
 	ok(good, "%s: %d processes take a semaphore as a mutex %d times each", w, N, per);
 	ok(*counter == N * per && sh->violations == 0,
@@ -1253,11 +1180,11 @@ static void test_eintr(bool kern, bool timed, int saflags)
 		_exit(0);
 	}
 	wait_flag(&sh->ready[0], 10.0);
-	wait_sleeping(pid, 10.0);
+	child_asleep(pid, 10.0);
 	end = now() + 5.0;
-	while (!ended_within(pid, 0.05) && now() < end)
+	while (!child_ended_within(pid, 0.05) && now() < end)
 		kill(pid, SIGUSR1);
-	ok(exited_ok(wait_status(pid, 1.0)) && sh->r[0] == -EINTR && sh->r[1] >= 1,
+	ok(child_exited_ok(child_status(pid, 1.0)) && sh->r[0] == -EINTR && sh->r[1] >= 1,
 	   "%s: %s blocked, a handler with %s runs: EINTR (%ld, handler ran %ld times)", w,
 	   timed ? "semtimedop" : "semop", saflags ? "SA_RESTART" : "no SA_RESTART", sh->r[0],
 	   sh->r[1]);
@@ -1298,7 +1225,7 @@ static void test_eidrm(bool kern)
 	   "%s: decrement, SEM_UNDO, wait-for-zero, timed and array waiters all wait", w);
 	is(RES(s_rm(kern, s)), 0, "%s: IPC_RMID", w);
 	for (int i = 0; i < N; i++)
-		if (!exited_ok(wait_status(pid[i], 5.0)) || sh->r[i] != -EIDRM)
+		if (!child_exited_ok(child_status(pid[i], 5.0)) || sh->r[i] != -EIDRM)
 			all = false;
 	ok(all, "%s: every waiter returned EIDRM within 5 s (%ld %ld %ld %ld %ld)", w, sh->r[0],
 	   sh->r[1], sh->r[2], sh->r[3], sh->r[4]);
@@ -1342,11 +1269,11 @@ static void test_undo_exit_kill(bool kern)
 	   "SEM_UNDO", w);
 	is(s_getval(kern, s, 0), 2, "%s: 2 while it lives", w);
 	sh->go = 1;
-	ok(ended_within(pid, 10.0), "%s: it exits normally", w);
+	ok(child_ended_within(pid, 10.0), "%s: it exits normally", w);
 	is(s_getval(kern, s, 0), 3, "%s: its adjustment is applied: 3 (before it is reaped)", w);
 	is(s_count(kern, s, 0, GETPID), pid, "%s: GETPID: the exited child (the undo's "
 	   "operator)", w);
-	wait_status(pid, 5.0);
+	child_status(pid, 5.0);
 	is(s_getval(kern, s, 0), 3, "%s: still 3 once reaped", w);
 
 	/* kill -9, an array over two semaphores. */
@@ -1360,11 +1287,11 @@ static void test_undo_exit_kill(bool kern)
 	ok(s_getval(kern, s, 0) == 1 && s_getval(kern, s, 1) == 5,
 	   "%s: 1 and 5 while it lives (a live process's undo is not applied)", w);
 	kill(pid, SIGKILL);
-	ok(ended_within(pid, 10.0), "%s: killed with -9", w);
+	ok(child_ended_within(pid, 10.0), "%s: killed with -9", w);
 	ok(s_getval(kern, s, 0) == 2 && s_getval(kern, s, 1) == 2,
 	   "%s: both reverted to 2 (a zombie, not yet reaped) (%ld, %ld)", w,
 	   s_getval(kern, s, 0), s_getval(kern, s, 1));
-	wait_status(pid, 5.0);
+	child_status(pid, 5.0);
 	ok(s_getval(kern, s, 0) == 2 && s_getval(kern, s, 1) == 2, "%s: still 2 and 2 once "
 	   "reaped", w);
 
@@ -1382,7 +1309,7 @@ static void test_undo_exit_kill(bool kern)
 		sh->r[1] = s_getval(kern, s, 0);
 		_exit(0);
 	}
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	ok(sh->r[0] == 0 && sh->r[1] == 5, "%s: a child: +1 +1 +1 -1 with SEM_UNDO: 5", w);
 	is(s_getval(kern, s, 0), 3, "%s: after its exit: 3 again", w);
 	s_rm(kern, s);
@@ -1402,7 +1329,7 @@ static void test_undo_rules(bool kern)
 	wait_flag(&sh->ready[0], 10.0);
 	s_setval(kern, s, 0, 10);
 	sh->go = 1;
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	is(s_getval(kern, s, 0), 10, "%s: SETVAL while a child holds a -1 adjustment: after its "
 	   "exit the value stays 10", w);
 
@@ -1416,7 +1343,7 @@ static void test_undo_rules(bool kern)
 		s_setall(kern, s, &v);
 	}
 	sh->go = 1;
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	is(s_getval(kern, s, 0), 4, "%s: SETALL likewise: stays 4", w);
 
 	/* Clamped at 0. */
@@ -1426,7 +1353,7 @@ static void test_undo_rules(bool kern)
 	wait_flag(&sh->ready[0], 10.0);
 	op1(kern, s, 0, -2, NW);
 	sh->go = 1;
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	is(s_getval(kern, s, 0), 0, "%s: +2 with SEM_UNDO, then -2 by another: the undo's -2 "
 	   "clamps at 0", w);
 
@@ -1437,7 +1364,7 @@ static void test_undo_rules(bool kern)
 	wait_flag(&sh->ready[0], 10.0);
 	op1(kern, s, 0, (short)(32767 - 9), NW);
 	sh->go = 1;
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	is(s_getval(kern, s, 0), 32767, "%s: -1 with SEM_UNDO, then raised to SEMVMX by another: "
 	   "the undo's +1 clamps at 32767", w);
 
@@ -1456,7 +1383,7 @@ static void test_undo_rules(bool kern)
 		sh->r[1] = s_getval(kern, s, 0);
 		_exit(0);
 	}
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	ok(sh->r[0] == 0 && sh->r[1] == 2, "%s: a child's grandchild exits: the child's "
 	   "adjustment is not its to undo (%ld)", w, sh->r[1]);
 	is(s_getval(kern, s, 0), 3, "%s: the child's own exit undoes it: 3", w);
@@ -1472,7 +1399,7 @@ static void test_undo_rules(bool kern)
 		sh->r[3] = s_getval(kern, s, 0);
 		_exit(0);
 	}
-	wait_status(pid, 10.0);
+	child_status(pid, 10.0);
 	ok(sh->r[0] == 0 && sh->r[1] == 0 && sh->r[2] == -ERANGE && sh->r[3] == 32767,
 	   "%s: an adjustment past 32767: ERANGE, nothing applied (%ld %ld %ld %ld)", w,
 	   sh->r[0], sh->r[1], sh->r[2], sh->r[3]);
@@ -1498,19 +1425,19 @@ static void test_undo_wakes(bool kern, bool killed)
 		sh->r[1] = op1(kern, s, 0, -1, 0);
 		_exit(0);
 	}
-	ok(wait_count(kern, s, 0, GETNCNT, 1, 10.0) == 1 && wait_sleeping(waiter, 10.0),
+	ok(wait_count(kern, s, 0, GETNCNT, 1, 10.0) == 1 && child_asleep(waiter, 10.0),
 	   "%s: a holder took the value 1 with SEM_UNDO; a waiter sleeps on it", w);
 	t0 = now();
 	if (killed)
 		kill(holder, SIGKILL);
 	else
 		sh->go = 1;
-	status = wait_status(waiter, 5.0);
+	status = child_status(waiter, 5.0);
 	t0 = now() - t0;
-	ok(exited_ok(status) && sh->r[1] == 0,
+	ok(child_exited_ok(status) && sh->r[1] == 0,
 	   "%s: the holder %s: the waiter gets the value within 5 s (%.2f s)", w,
 	   killed ? "is killed with -9" : "exits", t0);
-	wait_status(holder, 5.0);
+	child_status(holder, 5.0);
 	is(s_getval(kern, s, 0), 0, "%s: value 0: the waiter has it", w);
 	s_rm(kern, s);
 }
@@ -1700,7 +1627,7 @@ static void test_poster_dies_before_wake(void)
 		sh->r[0] = op1(false, s, 0, -1, 0);
 		_exit(0);
 	}
-	ok(wait_count(false, s, 0, GETNCNT, 1, 10.0) == 1 && wait_sleeping(waiter, 10.0),
+	ok(wait_count(false, s, 0, GETNCNT, 1, 10.0) == 1 && child_asleep(waiter, 10.0),
 	   "a waiter sleeps on a decrement");
 	poster = fork_kid();
 	if (poster == 0) {
@@ -1709,21 +1636,21 @@ static void test_poster_dies_before_wake(void)
 		op1(false, s, 0, 1, 0);
 		_exit(0);
 	}
-	status = wait_status(poster, 10.0);
+	status = child_status(poster, 10.0);
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 7) {
 		ok(1, "# SKIP no seccomp filters here: cannot kill a poster at its wake-up");
 		ok(1, "# SKIP no seccomp filters here");
 		kill(waiter, SIGKILL);
-		wait_status(waiter, 5.0);
+		child_status(waiter, 5.0);
 		kipc_semctl(s, 0, IPC_RMID);
 		return;
 	}
 	ok(status != -1 && WIFSIGNALED(status), "the poster died after its +1, at its wake-up "
 	   "call");
 	t0 = now();
-	status = wait_status(waiter, 5.0);
+	status = child_status(waiter, 5.0);
 	t0 = now() - t0;
-	ok(exited_ok(status) && sh->r[0] == 0,
+	ok(child_exited_ok(status) && sh->r[0] == 0,
 	   "the sleeping waiter still gets the value within 5 s (%.2f s; value %ld, GETNCNT %ld)",
 	   t0, s_getval(false, s, 0), s_count(false, s, 0, GETNCNT));
 	kipc_semctl(s, 0, IPC_RMID);
@@ -1838,7 +1765,7 @@ static void test_deaths_inside(void)
 
 		run_dying_semop(s, &b, 1, 600);
 	}
-	status = wait_status(pid, 10.0);
+	status = child_status(pid, 10.0);
 	if (status != -1 && WIFEXITED(status))
 		diag("the child exited %d (3/4: no mapping found, 5: no fault, 6: one page)",
 		     WEXITSTATUS(status));
@@ -1855,7 +1782,7 @@ static void test_deaths_inside(void)
 
 		run_dying_semop(s, b, 2, 600);
 	}
-	status = wait_status(pid, 10.0);
+	status = child_status(pid, 10.0);
 	ok(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	   "a process died inside semop {600,+1},{0,+1} (between the two values)");
 	{
@@ -2119,7 +2046,7 @@ static void test_kill_torture(void)
 	/* The end: the survivors stop by themselves. */
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < N; i++)
-		if (!exited_ok(wait_status(pid[i], 10.0)))
+		if (!child_exited_ok(child_status(pid[i], 10.0)))
 			unexpected++;
 	diag("kill torture: %d killed, %ld entries", kills, sh->entries);
 	is(unexpected, 0, "kill torture: the survivors finished (no one stuck on the set)");

@@ -196,6 +196,84 @@ static __attribute__((unused)) bool reap_child(pid_t pid, double secs)
 	return false;
 }
 
+/* fork_child(), the child's SIGALRM back to its default (for tests that handle it). */
+static __attribute__((unused)) pid_t fork_kid(void)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0)
+		signal(SIGALRM, SIG_DFL);
+	return pid;
+}
+
+/* The raw wait status of a child (-1 if it hangs for secs: then killed). */
+static __attribute__((unused)) int child_status(pid_t pid, double secs)
+{
+	double end = now() + secs;
+	int status;
+
+	if (pid <= 0)
+		return -1;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -1;
+		if (now() > end) {
+			diag("child %d hangs: killing it", (int)pid);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		sleep_ms(1);
+	}
+}
+
+/* A child_status() of a child that exited with 0. */
+static inline bool child_exited_ok(int status)
+{
+	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Waits until a child is asleep ('S') for a few consecutive looks. */
+static __attribute__((unused)) bool child_asleep(pid_t pid, double secs)
+{
+	double end = now() + secs;
+	int streak = 0;
+
+	while (now() < end) {
+		char st = task_state(pid, pid);
+
+		streak = st == 'S' ? streak + 1 : 0;
+		if (streak >= 5)
+			return true;
+		if (st == 'Z' || st == '?')
+			return false;
+		sleep_ms(2);
+	}
+	return false;
+}
+
+/* Waits up to secs for a child to end, without reaping it; true if it did. */
+static __attribute__((unused)) bool child_ended_within(pid_t pid, double secs)
+{
+	double end = now() + secs;
+
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
+			return true;
+		if (now() > end)
+			return false;
+		sleep_ms(1);
+	}
+}
+
 /* How a child run by run_child() ended: its wait status and its stderr. */
 struct outcome {
 	int status;
