@@ -115,18 +115,6 @@ static void set_ns(const char *sub)
 	setenv("KIPC_NAMESPACE", path, 1);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* mode & 07777 of path, or -1. */
 static int mode_of(const char *path)
 {

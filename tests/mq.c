@@ -3411,22 +3411,13 @@ static void g_stat(const struct impl *im)
 
 /* ------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void cleanup(void)
 {
 	if (kreg)
 		for (int i = 0; i < kreg->n && i < KREG_MAX; i++)
 			mq_unlink(kreg->name[i]);
 	if (ns_root[0])
-		nftw(ns_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(ns_root);
 }
 
 static void root_only(const char *name, void (*fn)(const struct impl *), bool both)

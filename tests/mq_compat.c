@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testutil.h"
 
 static char ns_root[256];
 
@@ -50,15 +51,6 @@ static int kernel_queue(const char *name)
 	return fd >= 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static int program(void);
 
 int main(void)
@@ -71,7 +63,7 @@ int main(void)
 	setenv("KIPC_NAMESPACE", ns_root, 1);
 	r = program();
 	is(r, 0, "the program ran to its end");
-	nftw(ns_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(ns_root);
 	return done_testing();
 }
 

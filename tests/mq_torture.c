@@ -222,15 +222,6 @@ static pid_t spawn_receiver(int slot)
 	return pid;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 int main(void)
 {
 	pid_t snd[NSEND], rcv[NRECV];
@@ -382,6 +373,6 @@ int main(void)
 	}
 	kipc_mq_close(q);
 	kipc_mq_unlink(qname);
-	nftw(ns_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(ns_root);
 	return done_testing();
 }

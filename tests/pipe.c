@@ -2485,13 +2485,6 @@ static void s_seqpacket_procs(int unused)
 
 /* ------------------------------------------------------------------------ */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 int main(void)
 {
 	double t0 = now();
@@ -2544,7 +2537,7 @@ int main(void)
 	scenario("SOCK_SEQPACKET", s_seqpacket, 0, 10);
 	scenario("SOCK_SEQPACKET senders", s_seqpacket_procs, 0, 30);
 
-	nftw(ns_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(ns_dir);
 	diag("%.1f s", now() - t0);
 	return done_testing();
 }

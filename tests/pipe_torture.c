@@ -1050,13 +1050,6 @@ static void p_resize(int unused)
 
 /* ------------------------------------------------------------------------ */
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
 int main(void)
 {
 	const char *sc = getenv("KIPC_TEST_SCALE");
@@ -1089,7 +1082,7 @@ int main(void)
 	phase("socket messages", p_socket, 1, 30);
 	phase("resize", p_resize, 0, 30);
 
-	nftw(ns_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(ns_dir);
 	diag("%.1f s", now() - t0);
 	return done_testing();
 }

@@ -2062,45 +2062,6 @@ static void test_kill_torture(void)
 
 /* ------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void remove_leftovers(void)
-{
-	static const char prefix[] = "kipc-test-sysv-";
-	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX], *end;
-		long pid;
-
-		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1))
-			continue;
-		pid = strtol(de->d_name + sizeof(prefix) - 1, &end, 10);
-		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
-			continue;
-		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
-		rm_tree(path);
-	}
-	closedir(d);
-}
-
 static int count_set_files(void)
 {
 	char path[PATH_MAX];
@@ -2134,7 +2095,7 @@ int main(void)
 	alarm(120);
 	setrlimit(RLIMIT_CORE, &nocore);
 
-	remove_leftovers();
+	remove_leftovers("kipc-test-sysv-");
 	snprintf(ns_root, sizeof(ns_root), "/dev/shm/kipc-test-sysv-%d", (int)getpid());
 	rm_tree(ns_root);
 	setenv("KIPC_NAMESPACE", ns_root, 1);

@@ -10,13 +10,17 @@
 #ifndef KIPC_TESTUTIL_H
 #define KIPC_TESTUTIL_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -344,6 +348,52 @@ static __attribute__((unused)) void run_child(void (*fn)(void), struct outcome *
 static inline bool aborted(const struct outcome *o)
 {
 	return o->status != -1 && WIFSIGNALED(o->status) && WTERMSIG(o->status) == SIGABRT;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Test namespaces                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Removes path and everything below it (a test's namespace directory). */
+static __attribute__((unused)) void rm_tree(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Removes /dev/shm/<prefix><pid> directories left by earlier runs that were
+ * killed: their PID is gone.
+ */
+static __attribute__((unused)) void remove_leftovers(const char *prefix)
+{
+	size_t len = strlen(prefix);
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX], *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, len))
+			continue;
+		pid = strtol(de->d_name + len, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+		rm_tree(path);
+	}
+	closedir(d);
 }
 
 #endif /* KIPC_TESTUTIL_H */
