@@ -240,17 +240,6 @@ struct shared_rw {
 	int got;		/* atomic */
 };
 
-static void wait_phase(struct shared_rw *sh, int v)
-{
-	while (__atomic_load_n(&sh->phase, __ATOMIC_ACQUIRE) < v)
-		sleep_ms(1);
-}
-
-static void set_phase(struct shared_rw *sh, int v)
-{
-	__atomic_store_n(&sh->phase, v, __ATOMIC_RELEASE);
-}
-
 static void test_pshared(void)
 {
 	struct shared_rw *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -269,45 +258,45 @@ static void test_pshared(void)
 	ok(kipc_write_trylock(l) == 1, "rwlock_init_flags(KIPC_PSHARED) in shared memory: free");
 	kipc_write_unlock(l);
 
-	set_phase(sh, 0);
+	set_phase(&sh->phase, 0);
 	pid = fork_child();
 	if (pid == 0) {
-		wait_phase(sh, 1);
+		wait_phase(&sh->phase, 1);
 		_exit((kipc_read_trylock(l) == 0) | (kipc_write_trylock(l) == 0) << 1);
 	}
 	kipc_write_lock(l);
-	set_phase(sh, 1);
+	set_phase(&sh->phase, 1);
 	is(wait_child(pid), 3, "PSHARED: the parent's write lock keeps the child's read and write out");
 	kipc_write_unlock(l);
 
-	set_phase(sh, 0);
+	set_phase(&sh->phase, 0);
 	pid = fork_child();
 	if (pid == 0) {
 		int r;
 
-		wait_phase(sh, 1);
+		wait_phase(&sh->phase, 1);
 		r = kipc_read_trylock(l);
 		if (r)
 			kipc_read_unlock(l);
 		_exit(r | (kipc_write_trylock(l) == 0) << 1);
 	}
 	kipc_read_lock(l);
-	set_phase(sh, 1);
+	set_phase(&sh->phase, 1);
 	is(wait_child(pid), 3, "PSHARED: with the parent reading, the child reads, cannot write");
 	kipc_read_unlock(l);
 
 	/* A child writer waits for the parent's reader, then dies holding it. */
-	set_phase(sh, 0);
+	set_phase(&sh->phase, 0);
 	sh->got = 0;
 	pid = fork_child();
 	if (pid == 0) {
-		wait_phase(sh, 1);
+		wait_phase(&sh->phase, 1);
 		kipc_write_lock(l);
 		__atomic_store_n(&sh->got, 1, __ATOMIC_RELEASE);
 		_exit(0);
 	}
 	kipc_read_lock(l);
-	set_phase(sh, 1);
+	set_phase(&sh->phase, 1);
 	sleep_ms(100);
 	ok(waitpid(pid, &status, WNOHANG) == 0 && !__atomic_load_n(&sh->got, __ATOMIC_ACQUIRE),
 	   "PSHARED: the child's write_lock waits for the parent's reader");

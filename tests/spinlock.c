@@ -284,17 +284,6 @@ struct shared_spin {
 	int got;		/* atomic */
 };
 
-static void wait_phase(struct shared_spin *sh, int v)
-{
-	while (__atomic_load_n(&sh->phase, __ATOMIC_ACQUIRE) < v)
-		sleep_ms(1);
-}
-
-static void set_phase(struct shared_spin *sh, int v)
-{
-	__atomic_store_n(&sh->phase, v, __ATOMIC_RELEASE);
-}
-
 static void test_pshared(void)
 {
 	struct shared_spin *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -313,29 +302,29 @@ static void test_pshared(void)
 	ok(!kipc_spin_is_locked(l), "spin_lock_init_flags(KIPC_PSHARED) in shared memory: unlocked");
 
 	/* The parent holds it: the child must see it held. */
-	set_phase(sh, 0);
+	set_phase(&sh->phase, 0);
 	pid = fork_child();
 	if (pid == 0) {
-		wait_phase(sh, 1);
+		wait_phase(&sh->phase, 1);
 		_exit(kipc_spin_is_locked(l) && kipc_spin_trylock(l) == 0 ? 0 : 1);
 	}
 	kipc_spin_lock(l);
-	set_phase(sh, 1);
+	set_phase(&sh->phase, 1);
 	is(wait_child(pid), 0, "PSHARED: child sees the parent's hold, its trylock returns 0");
 	kipc_spin_unlock(l);
 
 	/* A child waits in spin_lock until the parent releases, then dies holding it. */
-	set_phase(sh, 0);
+	set_phase(&sh->phase, 0);
 	sh->got = 0;
 	pid = fork_child();
 	if (pid == 0) {
-		wait_phase(sh, 1);
+		wait_phase(&sh->phase, 1);
 		kipc_spin_lock(l);
 		__atomic_store_n(&sh->got, 1, __ATOMIC_RELEASE);
 		_exit(kipc_spin_is_locked(l) ? 0 : 1);
 	}
 	kipc_spin_lock(l);
-	set_phase(sh, 1);
+	set_phase(&sh->phase, 1);
 	sleep_ms(100);
 	ok(waitpid(pid, &status, WNOHANG) == 0 && !__atomic_load_n(&sh->got, __ATOMIC_ACQUIRE),
 	   "PSHARED: child's spin_lock waits while the parent holds it");

@@ -116,6 +116,22 @@ static __attribute__((unused)) char task_state(pid_t pid, pid_t tid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
+/*
+ * A phase word between processes (in shared memory): set_phase() publishes
+ * v (release), wait_phase() sleeps until it reaches v (acquire), so what the
+ * setter did before is visible after.
+ */
+static inline void set_phase(int *phase, int v)
+{
+	__atomic_store_n(phase, v, __ATOMIC_RELEASE);
+}
+
+static inline void wait_phase(int *phase, int v)
+{
+	while (__atomic_load_n(phase, __ATOMIC_ACQUIRE) < v)
+		sleep_ms(1);
+}
+
 /* Waits up to secs for *flag to become nonzero (acquire); its last value. */
 static inline bool wait_flag(int *flag, double secs)
 {
