@@ -7,14 +7,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <kipc/pipe.h>
+#include "ipc/fail.h"
 #include "ipc/namespace.h"
 #include "ipc/pipe.h"
-
-static int fail(int err)
-{
-	errno = -err;
-	return -1;
-}
 
 int kipc_mkfifo(const char *name, mode_t mode)
 {
@@ -23,17 +18,17 @@ int kipc_mkfifo(const char *name, mode_t mode)
 	int err = kipc__ns_check_name(name);
 
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	kipc__pipe_geom(1, &g);
 	/* mkfifo(3) honours the umask. */
 	err = kipc__obj_create(KIPC__NS_FIFO, &g, mode & ~kipc__ns_umask() & 0777, &obj);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	kipc__pipe_init(&obj, 1, KIPC__PIPE_STREAM);
 	__atomic_store_n(&obj.hdr->state, KIPC__OBJ_LIVE, __ATOMIC_RELEASE);
 	err = kipc__obj_link(&obj, KIPC__NS_FIFO, name + 1);
 	kipc__obj_close(&obj);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 int kipc_unlink(const char *name)
@@ -44,7 +39,7 @@ int kipc_unlink(const char *name)
 	if (!err)
 		err = kipc__ns_path(path, KIPC__NS_FIFO, name + 1);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	return unlink(path);
 }
 
@@ -71,12 +66,12 @@ int kipc_open(const char *name, int flags, ...)
 	if (!err)
 		err = kipc__pipe_attach(&obj, &p);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	mine = acc == O_WRONLY ? KIPC__ROLE_WRITE : KIPC__ROLE_READ;
 	other = !mine;
 	if (acc == O_WRONLY && (flags & O_NONBLOCK) && !kipc__pipe_role_live(p, 0, KIPC__ROLE_READ)) {
 		kipc__pipe_put(p);
-		return fail(-ENXIO);
+		return kipc__fail(-ENXIO);
 	}
 	/*
 	 * fifo(7): a blocking open waits only if the other side has no end
@@ -100,5 +95,5 @@ int kipc_open(const char *name, int flags, ...)
 		}
 	}
 	kipc__pipe_put(p);
-	return fd < 0 ? fail(fd) : fd;
+	return fd < 0 ? kipc__fail(fd) : fd;
 }

@@ -24,6 +24,7 @@
 #include <kipc/mq.h>
 #include "futex.h"
 #include "ipc/describe.h"
+#include "ipc/fail.h"
 #include "ipc/fdtable.h"
 #include "ipc/mq.h"
 #include "ipc/watch.h"
@@ -53,12 +54,6 @@ struct mq_end {
 };
 
 static const struct kipc__file_ops mq_ops;
-
-static int fail(int err)
-{
-	errno = -err;
-	return -1;
-}
 
 /* ---- the file ---- */
 
@@ -387,9 +382,9 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 	int err;
 
 	if (prio >= KIPC_MQ_PRIO_MAX)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (abs && !valid_timeout(abs))
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	q = get_queue(fd);
 	if (!q)
 		return -1;
@@ -437,7 +432,7 @@ int kipc_mq_timedsend(kipc_mqd_t fd, const char *msg, size_t len, unsigned int p
 	}
 out:
 	kipc__fd_put(&q->f);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 int kipc_mq_send(kipc_mqd_t fd, const char *msg, size_t len, unsigned int prio)
@@ -454,7 +449,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 	int err;
 
 	if (abs && !valid_timeout(abs))
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	q = get_queue(fd);
 	if (!q)
 		return -1;
@@ -499,7 +494,7 @@ ssize_t kipc_mq_timedreceive(kipc_mqd_t fd, char *buf, size_t len, unsigned int 
 	}
 out:
 	kipc__fd_put(&q->f);
-	return fail(err);
+	return kipc__fail(err);
 }
 
 ssize_t kipc_mq_receive(kipc_mqd_t fd, char *buf, size_t len, unsigned int *prio)
@@ -517,7 +512,7 @@ int kipc_mq_getattr(kipc_mqd_t fd, struct mq_attr *attr)
 		return -1;
 	if (!attr) {
 		kipc__fd_put(&q->f);
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	}
 	memset(attr, 0, sizeof(*attr));
 	attr->mq_flags = kipc_atomic_read(&q->f.flags) & O_NONBLOCK;
@@ -534,9 +529,9 @@ int kipc_mq_setattr(kipc_mqd_t fd, const struct mq_attr *attr, struct mq_attr *o
 	int flags;
 
 	if (!attr)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	if (attr->mq_flags & ~(long)O_NONBLOCK)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (kipc_mq_getattr(fd, old ? old : &(struct mq_attr){ 0 }) < 0)
 		return -1;
 	q = get_queue(fd);
@@ -702,12 +697,12 @@ int kipc_mq_notify(kipc_mqd_t fd, const struct sigevent *sev)
 	if (sev) {
 		if (sev->sigev_notify != SIGEV_NONE && sev->sigev_notify != SIGEV_SIGNAL &&
 		    sev->sigev_notify != SIGEV_THREAD)
-			return fail(-EINVAL);
+			return kipc__fail(-EINVAL);
 		if (sev->sigev_notify == SIGEV_SIGNAL &&
 		    (sev->sigev_signo < 0 || sev->sigev_signo > SIGRTMAX))
-			return fail(-EINVAL);
+			return kipc__fail(-EINVAL);
 		if (sev->sigev_notify == SIGEV_THREAD && !sev->sigev_notify_function)
-			return fail(-EINVAL);
+			return kipc__fail(-EINVAL);
 	}
 	q = get_queue(fd);
 	if (!q)
@@ -746,7 +741,7 @@ int kipc_mq_notify(kipc_mqd_t fd, const struct sigevent *sev)
 		kipc__futex_bump_wake(&m->nt_fired);
 out:
 	kipc__fd_put(&q->f);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 /* ---- opening and closing ---- */
@@ -895,35 +890,35 @@ kipc_mqd_t kipc_mq_open(const char *name, int oflag, ...)
 		va_end(ap);
 	}
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	/* Other flags the kernel ignores, and so do we; both access bits are no mode. */
 	if ((oflag & O_ACCMODE) == O_ACCMODE)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	for (;;) {
 		err = kipc__obj_open(KIPC__NS_MQ, name + 1, KIPC__OBJ_MQ, &obj);
 		if (err == 0) {
 			if ((oflag & O_CREAT) && (oflag & O_EXCL)) {
 				kipc__obj_close(&obj);
-				return fail(-EEXIST);
+				return kipc__fail(-EEXIST);
 			}
 			/* Every end moves the queue's state: it must write the file. */
 			if (!obj.writable) {
 				kipc__obj_close(&obj);
-				return fail(-EACCES);
+				return kipc__fail(-EACCES);
 			}
 			break;
 		}
 		if (err != -ENOENT || !(oflag & O_CREAT))
-			return fail(err);
+			return kipc__fail(err);
 		err = create(name + 1, mode, attr, &obj);
 		if (err == 0)
 			break;
 		if (err != -EEXIST || (oflag & O_EXCL))
-			return fail(err);
+			return kipc__fail(err);
 		/* Another process created it first: open theirs. */
 	}
 	err = install(&obj, oflag);
-	return err < 0 ? fail(err) : err;
+	return err < 0 ? kipc__fail(err) : err;
 }
 
 int kipc_mq_close(kipc_mqd_t fd)
@@ -945,7 +940,7 @@ int kipc_mq_unlink(const char *name)
 		err = kipc__ns_path(path, KIPC__NS_MQ, name + 1);
 	if (!err && unlink(path) < 0)
 		err = errno == EPERM ? -EACCES : -errno;
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 /* ---- what kipc ls shows: the kernel's queue file line, and more ---- */

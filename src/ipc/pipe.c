@@ -26,6 +26,7 @@
 #include <kipc/pipe.h>
 #include "futex.h"
 #include "ipc/describe.h"
+#include "ipc/fail.h"
 #include "ipc/pipe.h"
 #include "ipc/watch.h"
 #include "spin.h"
@@ -444,12 +445,6 @@ static void wake_after_unlock(uint32_t *word, uint32_t *sleepers)
 		kipc__futex_bump_wake(word);
 }
 
-static ssize_t fail(int err)
-{
-	errno = -err;
-	return -1;
-}
-
 /* Copy out of a ring holding avail bytes at t; lock held. */
 static ssize_t take(struct kipc__pipe_end *e, int c, uint32_t cap, uint64_t t,
 		    uint64_t avail, void *buf, size_t n, uint64_t *consumed)
@@ -738,7 +733,7 @@ ssize_t kipc_read(int fd, void *buf, size_t n)
 	}
 	if (ret == -EAGAIN && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
 		if (!hold(e))
-			return fail(-EBADF);
+			return kipc__fail(-EBADF);
 		while (ret == -EAGAIN) {
 			/* Spun already: sleep at once. */
 			ret = wait_move(e, e->chan[0], &ch->head, seen, &ch->hseq, &ch->rsleep,
@@ -754,7 +749,7 @@ ssize_t kipc_read(int fd, void *buf, size_t n)
 			ret = 0;
 		kipc_rcu_read_unlock();
 	}
-	return ret < 0 ? fail((int)ret) : ret;
+	return ret < 0 ? kipc__fail((int)ret) : ret;
 }
 
 ssize_t kipc_write(int fd, const void *buf, size_t n)
@@ -780,7 +775,7 @@ ssize_t kipc_write(int fd, const void *buf, size_t n)
 	ret = try_write(e, buf, n, &done, &seen);
 	if (ret == 0 && !(kipc_atomic_read(&e->f.flags) & O_NONBLOCK)) {
 		if (!hold(e))
-			return fail(-EBADF);
+			return kipc__fail(-EBADF);
 		do {
 			ret = wait_move(e, e->chan[1], &ch->tail, seen, &ch->tseq, &ch->wsleep,
 					KIPC__ROLE_READ, KIPC__IPC_SPIN_NS);
@@ -801,7 +796,7 @@ ssize_t kipc_write(int fd, const void *buf, size_t n)
 		return (ssize_t)done;
 	if (ret == 0)
 		ret = -EAGAIN;
-	return ret < 0 ? fail(ret) : 0;
+	return ret < 0 ? kipc__fail(ret) : 0;
 }
 
 /* ---- fcntl ---- */
@@ -927,7 +922,7 @@ int kipc_fcntl(int fd, int cmd, ...)
 		ret = -EINVAL;
 	}
 	kipc__fd_put(f);
-	return ret < 0 ? (int)fail(ret) : ret;
+	return ret < 0 ? (int)kipc__fail(ret) : ret;
 }
 
 /* ---- making pipes ---- */
@@ -980,16 +975,16 @@ int kipc_pipe2(int fds[2], int flags)
 	int err;
 
 	if (!fds)
-		return (int)fail(-EFAULT);
+		return (int)kipc__fail(-EFAULT);
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT))
-		return (int)fail(-EINVAL);
+		return (int)kipc__fail(-EINVAL);
 	err = make(1, flags & O_DIRECT ? KIPC__PIPE_DIRECT : KIPC__PIPE_STREAM, &p);
 	if (!err) {
 		err = two_ends(p, fds, 0, -1, -1, 0, O_RDONLY | (flags & O_NONBLOCK),
 			       O_WRONLY | (flags & O_NONBLOCK));
 		kipc__pipe_put(p);
 	}
-	return err ? (int)fail(err) : 0;
+	return err ? (int)kipc__fail(err) : 0;
 }
 
 int kipc_pipe(int fds[2])
@@ -1005,20 +1000,20 @@ int kipc_socketpair(int domain, int type, int protocol, int sv[2])
 	int err;
 
 	if (!sv)
-		return (int)fail(-EFAULT);
+		return (int)kipc__fail(-EFAULT);
 	if (domain != AF_UNIX)
-		return (int)fail(-EAFNOSUPPORT);
+		return (int)kipc__fail(-EAFNOSUPPORT);
 	if (kind != SOCK_STREAM && kind != SOCK_SEQPACKET)
-		return (int)fail(-EOPNOTSUPP);
+		return (int)kipc__fail(-EOPNOTSUPP);
 	if (protocol != 0)
-		return (int)fail(-EPROTONOSUPPORT);
+		return (int)kipc__fail(-EPROTONOSUPPORT);
 	err = make(2, kind == SOCK_SEQPACKET ? KIPC__PIPE_SEQPACKET : KIPC__PIPE_STREAM, &p);
 	if (!err) {
 		/* End 0 reads ring 0 and writes ring 1; end 1 the other way. */
 		err = two_ends(p, sv, 0, 1, 1, 0, flags, flags);
 		kipc__pipe_put(p);
 	}
-	return err ? (int)fail(err) : 0;
+	return err ? (int)kipc__fail(err) : 0;
 }
 
 /* ---- FIFO open rules (fifo.c) ---- */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <kipc/shm.h>
+#include "ipc/fail.h"
 #include "ipc/namespace.h"
 
 /* What shm_open(3) documents, and O_NONBLOCK, which glibc passes on too. */
@@ -20,16 +21,10 @@ int kipc_shm_open(const char *name, int oflag, mode_t mode)
 
 	if (!err && ((oflag & ~SHM_OFLAGS) || (oflag & O_ACCMODE) == O_ACCMODE))
 		err = -EINVAL;
-	if (err) {
-		errno = -err;
-		return -1;
-	}
+	if (err)
+		return kipc__fail(err);
 	fd = kipc__ns_open(KIPC__NS_SHM, name + 1, oflag, mode);
-	if (fd < 0) {
-		errno = -fd;
-		return -1;
-	}
-	return fd;
+	return fd < 0 ? kipc__fail(fd) : fd;
 }
 
 int kipc_shm_unlink(const char *name)
@@ -39,9 +34,7 @@ int kipc_shm_unlink(const char *name)
 
 	if (!err)
 		err = kipc__ns_path(path, KIPC__NS_SHM, name + 1);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
+	if (err)
+		return kipc__fail(err);
 	return unlink(path);
 }

@@ -21,6 +21,7 @@
 #include <kipc/msg.h>
 #include "futex.h"
 #include "ipc/describe.h"
+#include "ipc/fail.h"
 #include "ipc/sysv.h"
 #include "ipc/sysv_cache.h"
 #include "ipc/watch.h"
@@ -59,12 +60,6 @@ struct msg_meta {
 	uint32_t fresh;			/* new: the index is still to be built */
 	uint32_t bnext[NBLOCKS];	/* block chains and the free list */
 };
-
-static int fail(int err)
-{
-	errno = -err;
-	return -1;
-}
 
 static void msg_geom(struct kipc__obj_geom *g)
 {
@@ -262,7 +257,7 @@ int kipc_msgget(key_t key, int msgflg)
 	msg_geom(&g);
 	err = kipc__sysv_get(KIPC__OBJ_SYSV_MSG, key, msgflg, &g, msg_init, NULL, &obj, &buf);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	id = obj.hdr->id;
 	kipc__obj_close(&obj);
 	return id;
@@ -385,15 +380,15 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	int err;
 
 	if (msgsz > KIPC_MSGMAX)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (!msgp)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	mtype = hdr->mtype;
 	if (mtype < 1)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	err = hold(msqid, &q);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
 
@@ -440,7 +435,7 @@ int kipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 			break;
 	}
 	kipc__sysv_release(q.ref);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 /* ---- msgrcv ---- */
@@ -514,14 +509,14 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 	int err;
 
 	if (msgsz > (size_t)LONG_MAX)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (msgflg & MSG_COPY)
-		return fail(-ENOSYS);
+		return kipc__fail(-ENOSYS);
 	if (!msgp)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	err = hold(msqid, &q);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	for (;;) {
 		struct msg_meta *m = q.m;
 		uint32_t i, prev;
@@ -575,7 +570,7 @@ ssize_t kipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 			break;
 	}
 	kipc__sysv_release(q.ref);
-	return err ? fail(err) : ret;
+	return err ? kipc__fail(err) : ret;
 }
 
 /* ---- msgctl ---- */
@@ -610,9 +605,9 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 	int err;
 
 	if (cmd != IPC_STAT && cmd != IPC_SET && cmd != IPC_RMID)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (cmd != IPC_RMID && !buf)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	if (cmd == IPC_STAT) {
 		/*
 		 * Under the lock where we may write, so that counts a dead
@@ -621,7 +616,7 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 		 */
 		err = kipc__sysv_open_id(KIPC__OBJ_SYSV_MSG, msqid, &obj);
 		if (err)
-			return fail(err);
+			return kipc__fail(err);
 		if (obj.writable && !hold(msqid, &q)) {
 			err = lock_queue(&q);
 			if (!err) {
@@ -635,17 +630,17 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 			stat_queue(obj.hdr, kipc__obj_meta(&obj), buf);
 		}
 		kipc__obj_close(&obj);
-		return err ? fail(err == -EIDRM ? -EINVAL : err) : 0;
+		return err ? kipc__fail(err == -EIDRM ? -EINVAL : err) : 0;
 	}
 	err = kipc__sysv_open_owned(KIPC__OBJ_SYSV_MSG, msqid, &obj);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	err = hold(msqid, &q);
 	if (!err)
 		err = lock_queue(&q);
 	if (err) {
 		kipc__obj_close(&obj);
-		return fail(err == -EIDRM ? -EINVAL : err);
+		return kipc__fail(err == -EIDRM ? -EINVAL : err);
 	}
 	if (cmd == IPC_SET) {
 		if (buf->msg_qbytes > KIPC_MSGMNB && buf->msg_qbytes > q.m->qbytes)
@@ -669,7 +664,7 @@ int kipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 		kipc__sysv_forget(q.ref);
 	}
 	kipc__obj_close(&obj);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 int kipc__sysv_msg_describe(struct kipc__obj *obj, struct kipc__desc *d)

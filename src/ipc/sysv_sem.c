@@ -23,6 +23,7 @@
 #include <kipc/sem.h>
 #include "futex.h"
 #include "ipc/describe.h"
+#include "ipc/fail.h"
 #include "ipc/sysv.h"
 #include "ipc/sysv_cache.h"
 #include "ipc/watch.h"
@@ -98,12 +99,6 @@ struct set {
 	char *undo;
 	uint32_t nsems, undo_size;
 };
-
-static int fail(int err)
-{
-	errno = -err;
-	return -1;
-}
 
 static uint32_t undo_size(uint32_t nsems)
 {
@@ -292,22 +287,22 @@ int kipc_semget(key_t key, int nsems, int semflg)
 	int err, id;
 
 	if (nsems < 0 || nsems > KIPC_SEMMSL)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	sem_geom(n ? n : 1, &g);
 	if (nsems == 0) {
 		/* Only an existing set may be looked up with no size. */
 		if (key == IPC_PRIVATE)
-			return fail(-EINVAL);
+			return kipc__fail(-EINVAL);
 		geom = NULL;
 	}
 	err = kipc__sysv_get(KIPC__OBJ_SYSV_SEM, key, semflg, geom, sem_init, &n, &obj, &buf);
 	if (err == -ENOENT && !geom && (semflg & IPC_CREAT))
 		err = -EINVAL;
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	if ((uint32_t)nsems > obj.geom.nelem) {
 		kipc__obj_close(&obj);
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	}
 	id = obj.hdr->id;
 	kipc__obj_close(&obj);
@@ -518,21 +513,21 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 	int err;
 
 	if (nsops < 1)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (nsops > KIPC_SEMOPM)
-		return fail(-E2BIG);
+		return kipc__fail(-E2BIG);
 	if (!sops)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
 			timeout->tv_nsec >= 1000000000L))
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	err = hold(semid, &s);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	for (size_t i = 0; i < nsops; i++)
 		if (sops[i].sem_num >= s.nsems) {
 			kipc__sysv_release(s.ref);
-			return fail(-EFBIG);
+			return kipc__fail(-EFBIG);
 		}
 	for (;;) {
 		struct sem_watch sw = { .s = &s };
@@ -613,7 +608,7 @@ int kipc_semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct t
 		kipc_mutex_unlock(&s.m->lock);
 	}
 	kipc__sysv_release(s.ref);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 int kipc_semop(int semid, struct sembuf *sops, size_t nsops)
@@ -712,39 +707,39 @@ int kipc_semctl(int semid, int semnum, int cmd, ...)
 	case GETVAL: case GETPID: case GETNCNT: case GETZCNT: case IPC_RMID:
 		break;
 	default:
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	}
 	if (cmd == IPC_SET || cmd == IPC_RMID) {
 		err = ctl_owner(semid, cmd, arg);
-		return err ? fail(err) : 0;
+		return err ? kipc__fail(err) : 0;
 	}
 	/* The kernel's order: a negative id, then SETVAL's value, then the rest. */
 	if (semid < 0)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (cmd == SETVAL && (arg.val < 0 || arg.val > KIPC_SEMVMX))
-		return fail(-ERANGE);
+		return kipc__fail(-ERANGE);
 	err = hold(semid, &s);
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	if ((cmd == GETVAL || cmd == SETVAL || cmd == GETPID || cmd == GETNCNT || cmd == GETZCNT) &&
 	    (semnum < 0 || (uint32_t)semnum >= s.nsems)) {
 		kipc__sysv_release(s.ref);
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	}
 	if (((cmd == GETALL || cmd == SETALL) && !arg.array) || (cmd == IPC_STAT && !arg.buf)) {
 		kipc__sysv_release(s.ref);
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	}
 	if (cmd == SETALL)
 		for (uint32_t k = 0; k < s.nsems; k++)
 			if (arg.array[k] > KIPC_SEMVMX) {
 				kipc__sysv_release(s.ref);
-				return fail(-ERANGE);
+				return kipc__fail(-ERANGE);
 			}
 	err = lock_set(&s);
 	if (err) {
 		kipc__sysv_release(s.ref);
-		return fail(err);
+		return kipc__fail(err);
 	}
 	/* What a dead process's exit would have undone is undone first. */
 	wake = reap_undo(&s);

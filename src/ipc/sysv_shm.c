@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <kipc/shm.h>
 #include "ipc/describe.h"
+#include "ipc/fail.h"
 #include "ipc/sysv.h"
 #include "task.h"
 
@@ -211,12 +212,6 @@ static void shm_init(struct kipc__obj *obj, void *arg)
 	m->nslots = obj->geom.nelem;
 }
 
-static int fail(int err)
-{
-	errno = -err;
-	return -1;
-}
-
 int kipc_shmget(key_t key, size_t size, int shmflg)
 {
 	struct shm_init si = { .size = size };
@@ -234,17 +229,17 @@ int kipc_shmget(key_t key, size_t size, int shmflg)
 	/* No new segment of this size (SHMMIN is 1); an existing one may do. */
 	if (size == 0 || size > (size_t)INT64_MAX - g.data_off - page) {
 		if (key == IPC_PRIVATE)
-			return fail(-EINVAL);
+			return kipc__fail(-EINVAL);
 		geom = NULL;
 	}
 	err = kipc__sysv_get(KIPC__OBJ_SYSV_SHM, key, shmflg, geom, shm_init, &si, &obj, &buf);
 	if (err == -ENOENT && !geom && (shmflg & IPC_CREAT))
 		err = -EINVAL;
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	if (size > meta(&obj)->segsz) {
 		kipc__obj_close(&obj);
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	}
 	id = obj.hdr->id;
 	kipc__obj_close(&obj);
@@ -393,7 +388,7 @@ int kipc_shmdt(const void *shmaddr)
 		*pp = a->next;
 	pthread_mutex_unlock(&attach_lock);
 	if (!a)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	munmap(a->addr, a->len);
 	forget(a);
 	kipc__obj_close(&a->obj);
@@ -493,14 +488,14 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	int err;
 
 	if (cmd != IPC_STAT && cmd != IPC_SET && cmd != IPC_RMID)
-		return fail(-EINVAL);
+		return kipc__fail(-EINVAL);
 	if (cmd != IPC_RMID && !buf)
-		return fail(-EFAULT);
+		return kipc__fail(-EFAULT);
 	err = open_segment(shmid, &obj);
 	if (err == -EACCES && cmd != IPC_STAT && !kipc__sysv_owns_file(KIPC__OBJ_SYSV_SHM, shmid))
 		err = -EPERM;	/* the kernel asks only who owns it */
 	if (err)
-		return fail(err);
+		return kipc__fail(err);
 	if (cmd == IPC_STAT) {
 		/* Readers without write access get figures without reaping. */
 		if (obj.writable && (err = kipc__obj_lock(&obj)) == 0) {
@@ -511,11 +506,11 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			stat_segment(&obj, buf);
 		}
 		kipc__obj_close(&obj);
-		return err ? fail(err) : 0;
+		return err ? kipc__fail(err) : 0;
 	}
 	if (!kipc__sysv_owner_ok(&obj) || !obj.writable) {
 		kipc__obj_close(&obj);
-		return fail(-EPERM);
+		return kipc__fail(-EPERM);
 	}
 	err = kipc__obj_lock(&obj);
 	if (!err) {
@@ -529,7 +524,7 @@ int kipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 		kipc__obj_unlock(&obj);
 	}
 	kipc__obj_close(&obj);
-	return err ? fail(err) : 0;
+	return err ? kipc__fail(err) : 0;
 }
 
 int kipc__sysv_shm_describe(struct kipc__obj *obj, struct kipc__desc *d)
