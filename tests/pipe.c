@@ -678,6 +678,69 @@ static void s_small(int unused)
 	kipc_close(p[1]);
 }
 
+/* The writer of s_small_threads(): small writes of the stream, until told. */
+struct small_feed {
+	int fd;
+	int stop;
+	uint64_t written;
+	unsigned int seed;
+};
+
+static void *small_writer(void *arg)
+{
+	struct small_feed *f = arg;
+	char buf[KIPC__PIPE_SMALL];
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		size_t n = 1 + (size_t)rand_r(&f->seed) % KIPC__PIPE_SMALL;
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = byte_at(f->written + k);
+		if (kipc_write(f->fd, buf, n) != (ssize_t)n)
+			break;
+		__atomic_store_n(&f->written, f->written + n, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * Small writes and reads racing on two CPUs: the reader takes bytes from
+ * the copy beside head while the writer rewrites it; a torn or stale copy
+ * read in place of the ring's bytes breaks the stream.
+ */
+static void s_small_threads(int unused)
+{
+	struct small_feed f = { .seed = (unsigned int)rnd() };
+	int p[2] = { -1, -1 };
+	uint64_t rd = 0, bad = 0;
+	double end = now() + (slow ? 2.0 : 1.0);
+	pthread_t t;
+	char buf[48];
+
+	(void)unused;
+	ck(kipc_pipe(p) == 0, "small, two threads: pipe");
+	f.fd = p[1];
+	pthread_create(&t, NULL, small_writer, &f);
+	while (now() < end) {
+		ssize_t got = kipc_read(p[0], buf, 1 + rnd() % sizeof(buf));
+
+		for (ssize_t k = 0; k < got; k++)
+			bad += buf[k] != byte_at(rd + (uint64_t)k);
+		rd += got > 0 ? (uint64_t)got : 0;
+	}
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
+	/* Drained, a writer blocked on a full ring sees the stop and ends. */
+	nonblock(p[0], true);
+	for (ssize_t got; (got = kipc_read(p[0], buf, sizeof(buf))) > 0; rd += (uint64_t)got)
+		for (ssize_t k = 0; k < got; k++)
+			bad += buf[k] != byte_at(rd + (uint64_t)k);
+	pthread_join(t, NULL);
+	ck(bad == 0 && rd > 0, "small, two threads: %llu bytes read in order (%llu wrong)",
+	   (unsigned long long)rd, (unsigned long long)bad);
+	kipc_close(p[0]);
+	kipc_close(p[1]);
+}
+
 static void s_basics(int unused)
 {
 	static const struct { const char *name; int flags; } bad_flags[] = {
@@ -2507,6 +2570,7 @@ int main(void)
 
 	scenario("basics", s_basics, 0, 10);
 	scenario("small writes", s_small, 0, 10);
+	scenario("small writes, two threads", s_small_threads, 0, 15);
 	scenario("flags", s_flags, 0, 10);
 	scenario("O_NONBLOCK writes", s_nb_write, 0, 10);
 	for (int i = 0; i < B_NCASES; i++)

@@ -139,6 +139,13 @@ static void tobj_cb(struct rcu_head *rh)
 struct reader_stat {
 	int id;
 	unsigned int seed;
+	/*
+	 * Short sections that look at their object twice, a little apart,
+	 * and never linger: a grace period ended early frees and poisons the
+	 * object while the section still holds it, and the second look sees
+	 * the poison (run_fast_path()).
+	 */
+	bool look_twice;
 	long reads, lingers, poison, backwards;
 };
 
@@ -158,7 +165,12 @@ static void *ptr_reader(void *arg)
 			if (p->seq < last)
 				st->backwards++;
 			last = p->seq;
-			if ((rand_r(&st->seed) & 15) == 0) {
+			if (st->look_twice) {
+				for (int i = 0; i < 32; i++)
+					kipc_barrier();
+				if (!tobj_valid(p))
+					st->poison++;
+			} else if ((rand_r(&st->seed) & 15) == 0) {
 				/* Linger: a nested section, perhaps a yield. */
 				struct tobj *q;
 
@@ -658,6 +670,58 @@ static void run_list_torture(unsigned long seed, unsigned int ms)
 	lcount = 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* 4: grace periods that end without membarrier                             */
+/* ------------------------------------------------------------------------ */
+
+extern unsigned long kipc__rcu_fast_gps;	/* src/sync/rcu.c */
+
+/*
+ * One reader and one updater that replaces, synchronizes and poisons: with
+ * the reader entering sections on the other CPU, grace periods end on the
+ * fast path (every reader seen with the new number, no membarrier), which
+ * the runs above, with more threads than CPUs, rarely take.  A poisoned
+ * object seen here means the fast path ended a grace period too early.
+ */
+static void run_fast_path(unsigned long seed, unsigned int ms)
+{
+	struct reader_stat rs = { .id = 0, .seed = (unsigned int)seed, .look_twice = true };
+	unsigned long fast0 = kipc__rcu_fast_gps;
+	long updates = 0;
+	double end;
+	pthread_t t;
+
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+	poison_seen = backwards_seen = 0;
+	gp = tobj_new();
+	pthread_mutex_lock(&update_lock);
+	tobj_number(gp);
+	pthread_mutex_unlock(&update_lock);
+	pthread_create(&t, NULL, ptr_reader, &rs);
+	for (end = now() + ms / 1000.0; now() < end; updates++) {
+		struct tobj *n = tobj_new(), *old;
+
+		pthread_mutex_lock(&update_lock);
+		tobj_number(n);
+		old = rcu_dereference_protected(gp, 1);
+		rcu_assign_pointer(gp, n);
+		pthread_mutex_unlock(&update_lock);
+		synchronize_rcu();
+		poison_free(old);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	poison_free(gp);
+	gp = NULL;
+	diag("fast path: %ld updates, %lu grace periods without membarrier, %ld sections",
+	     updates, kipc__rcu_fast_gps - fast0, rs.reads);
+	is(poison_seen, 0, "fast path: the reader never saw a poisoned (freed) object");
+	is(backwards_seen, 0, "fast path: ... nor the sequence go backwards");
+	ok(kipc__rcu_fast_gps - fast0 > 0,
+	   "fast path: grace periods did end without membarrier (%lu of %ld)",
+	   kipc__rcu_fast_gps - fast0, updates);
+}
+
 int main(void)
 {
 	const char *scale = getenv("KIPC_TEST_SCALE");
@@ -674,6 +738,10 @@ int main(void)
 
 	run_pointer_torture("pointer", seed, budget_ms);
 	run_list_torture(seed, budget_ms * 7 / 10);
+	if (!kipc_rcu_reader_fence)
+		run_fast_path(seed, budget_ms * 5 / 10);
+	else
+		ok(1, "# SKIP fast path: membarrier unavailable (readers fence)");
 
 	/*
 	 * The library's fallback where membarrier(2) is unavailable: readers

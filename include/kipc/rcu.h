@@ -27,14 +27,17 @@
  *                                  registers it and its exit unregisters it
  *
  * How (docs/rcu.md): each thread has a reader record in thread-local storage
- * holding 0 outside read sections and, inside, the grace-period number it
- * saw when it entered.  A grace period increments the number, makes every
- * CPU running one of our threads execute a full barrier (membarrier(2)
- * private expedited), and waits until no record holds an older number.
- * The barrier on the update side is what lets the read side do without one;
- * where membarrier is unavailable, readers execute a full barrier instead.
- * The grace-period number is 64 bits and never wraps, so a single pass is
- * enough where 32-bit designs need two.
+ * holding the grace-period number it saw at its last outermost entry, and
+ * a bit set while it is inside a section.  A grace period increments the
+ * number and waits until every reader shows an entry with the new number
+ * (readers that keep reading do so within nanoseconds); if one does not, it
+ * makes every CPU running one of our threads execute a full barrier
+ * (membarrier(2) private expedited) and waits until no reader is inside a
+ * section entered with an older number.  The barrier on the update side is
+ * what lets the read side do without one; where membarrier is unavailable,
+ * readers execute a full barrier instead.  The grace-period number is 64
+ * bits and never wraps, so a single pass is enough where 32-bit designs
+ * need two.
  *
  * The read-side fast path is inline, using the thread-local record
  * (initial-exec TLS: programs linked against libkipc at start-up, not
@@ -90,23 +93,41 @@ bool kipc_poll_state_synchronize_rcu(unsigned long cookie);
  */
 KIPC_INLINE void kipc_rcu_read_lock(void)
 {
+	unsigned long n;
+
 	if (kipc_unlikely(!kipc_rcu_reader_self.registered))
 		kipc_rcu_register_thread();
-	if (kipc_rcu_reader_self.nesting++ == 0) {
+	n = kipc_rcu_reader_self.nesting;
+	kipc_rcu_reader_self.nesting = n + 1;
+	/*
+	 * Nesting first (a compiler barrier, for signal handlers): a handler
+	 * that interrupts from here on nests, and if it finds ctr not yet
+	 * marked (it came between these two steps) it marks ctr itself; the
+	 * entry it interrupted then stores its own, older number, which only
+	 * makes grace periods wait a little more.
+	 */
+	kipc_barrier();
+	if (n == 0 || kipc_unlikely(!(kipc_rcu_reader_self.ctr & 1))) {
 		/*
 		 * The store of ctr must be visible before the section's loads.
 		 * Nothing orders them here: a grace period either sees this
-		 * entry's new number (below), or runs membarrier(), a full
-		 * barrier on this CPU, so that it sees ctr or our loads come
-		 * after its updates.  Without membarrier, fence.
+		 * entry's new number, or runs membarrier(), a full barrier on
+		 * this CPU, so that it sees ctr or our loads come after its
+		 * updates.  Without membarrier, fence.
 		 * The load of gp_seq is an acquire (a plain mov on x86, ldar
 		 * on arm64; no fence): a reader that sees a grace period's new
 		 * number is not waited for by it, so its loads must not be
 		 * satisfied before that load, when they could still return
 		 * what the updater removed before starting the grace period.
+		 * The store is a release (a plain mov on x86, stlr on arm64):
+		 * a grace period that sees the new number also knows that this
+		 * thread's earlier sections are over, in every memory model
+		 * (C++20's release sequences no longer rely on the unlock's
+		 * release store reaching later stores of the same thread).
 		 */
-		KIPC_WRITE_ONCE(kipc_rcu_reader_self.ctr,
-				__atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) << 1 | 1);
+		__atomic_store_n(&kipc_rcu_reader_self.ctr,
+				 __atomic_load_n(&kipc_rcu_gp_seq, __ATOMIC_ACQUIRE) << 1 | 1,
+				 __ATOMIC_RELEASE);
 		if (kipc_unlikely(KIPC_READ_ONCE(kipc_rcu_reader_fence)))
 			kipc_smp_mb();
 		kipc_barrier();
@@ -115,13 +136,20 @@ KIPC_INLINE void kipc_rcu_read_lock(void)
 
 KIPC_INLINE void kipc_rcu_read_unlock(void)
 {
+	unsigned long n = kipc_rcu_reader_self.nesting - 1;
+
+	kipc_rcu_reader_self.nesting = n;
 	/*
+	 * Nesting first, as in read_lock: a handler that interrupts after it
+	 * enters and leaves as an outermost section, and the stores below and
+	 * its own both leave the in-section bit clear.
 	 * Release: the section's loads complete before a grace period can see
 	 * the in-section bit clear and let the updater free what they read
 	 * (free on x86, an stlr on arm64; not a full fence).  The number stays:
 	 * it tells a grace period which one this thread saw last.
 	 */
-	if (--kipc_rcu_reader_self.nesting == 0)
+	kipc_barrier();
+	if (n == 0)
 		__atomic_store_n(&kipc_rcu_reader_self.ctr,
 				 kipc_rcu_reader_self.ctr & ~(uint64_t)1, __ATOMIC_RELEASE);
 }
