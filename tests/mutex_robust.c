@@ -66,29 +66,6 @@ static bool wait_dead_unreaped(pid_t pid)
 	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
-/* Reaps a child, killing it if it has not exited within secs; its status. */
-static int reap(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status = -1;
-
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now() > end) {
-			diag("child %d hangs: killing it", (int)pid);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-	return status;
-}
-
-static bool exited0(int status)
-{
-	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 static void reset_area(void)
 {
 	memset(area, 0, sizeof(*area));
@@ -205,9 +182,9 @@ static void test_killed_zombie(void)
 	other = fork();
 	if (other == 0)
 		_exit(kipc_mutex_lock(&area->m) == 0 && (kipc_mutex_unlock(&area->m), 1) ? 0 : 1);
-	ok(exited0(reap(other, 5.0)), "killed owner: another process locks it with 0");
+	ok(child_exited_ok(child_status(other, 5.0)), "killed owner: another process locks it with 0");
 
-	status = reap(owner, 5.0);
+	status = child_status(owner, 5.0);
 	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	   "killed owner: the child had died of SIGKILL (status %#x)", status);
 }
@@ -246,8 +223,8 @@ static void test_killed_while_waiting(void)
 	kipc_mutex_unlock(&area->m);
 	is(kipc_mutex_lock(&area->m), 0, "killed while waiting: then lock returns 0");
 	kipc_mutex_unlock(&area->m);
-	ok(exited0(reap(killer, 5.0)), "killed while waiting: the killer child exited");
-	reap(owner, 5.0);
+	ok(child_exited_ok(child_status(killer, 5.0)), "killed while waiting: the killer child exited");
+	child_status(owner, 5.0);
 }
 
 /*
@@ -266,8 +243,8 @@ static void test_not_recovered(void)
 		ok(0, "exited owner: spawn");
 		return;
 	}
-	status = reap(owner, 5.0);
-	ok(exited0(status), "exited owner: the child left with _exit(0) holding the mutex");
+	status = child_status(owner, 5.0);
+	ok(child_exited_ok(status), "exited owner: the child left with _exit(0) holding the mutex");
 	ok(kipc_mutex_is_locked(&area->m), "exited owner: the mutex is still marked held");
 
 	t0 = now();
@@ -298,8 +275,8 @@ static void test_not_recovered(void)
 		r = kipc_mutex_lock(&area->m);
 		_exit(r == -ENOTRECOVERABLE ? 0 : r == 0 ? 1 : 2);
 	}
-	status = reap(other, 5.0);
-	ok(exited0(status), "not repaired: another process gets -ENOTRECOVERABLE too "
+	status = child_status(other, 5.0);
+	ok(child_exited_ok(status), "not repaired: another process gets -ENOTRECOVERABLE too "
 	   "(status %#x)", status);
 
 	kipc_mutex_init_flags(&area->m, KIPC_PSHARED);
@@ -368,7 +345,7 @@ static void test_sleeping_waiters(void)
 	t_kill = now();
 	kill(owner, SIGKILL);
 	for (i = 0; i < NWAITERS; i++) {
-		clean += exited0(reap(w[i], 10.0));
+		clean += child_exited_ok(child_status(w[i], 10.0));
 		if (area->result[i] == -EOWNERDEAD) {
 			dead++;
 			cons_ok += area->consistent[i] == 0;
@@ -390,7 +367,7 @@ static void test_sleeping_waiters(void)
 	   "sleeping waiters: the last one had it %.0f ms after the kill", worst * 1e3);
 	is(kipc_mutex_lock(&area->m), 0, "sleeping waiters: then the parent locks with 0");
 	kipc_mutex_unlock(&area->m);
-	reap(owner, 5.0);
+	child_status(owner, 5.0);
 }
 
 /*
@@ -465,8 +442,8 @@ static void test_random_kills(unsigned long seed)
 			bad++;
 		__atomic_store_n(&area->stop, 1, __ATOMIC_RELAXED);
 		kipc_mutex_unlock(&area->m);
-		survivor_clean += exited0(reap(survivor, 10.0));
-		reap(victim, 5.0);
+		survivor_clean += child_exited_ok(child_status(survivor, 10.0));
+		child_status(victim, 5.0);
 		bad += area->bad[0] + area->bad[1];
 		recovered += area->recovered[1] + (r == -EOWNERDEAD);
 		rounds++;

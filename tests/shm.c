@@ -252,31 +252,6 @@ static int drop_to_nobody(void)
 	return geteuid() == nobody_uid ? 0 : -1;
 }
 
-/* The raw wait status of a child (-1 if it hangs for 20 s: then killed). */
-static int wait_status(pid_t pid)
-{
-	double end = now() + 20.0;
-	int status;
-
-	if (pid <= 0)
-		return -1;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0)
-			return -1;
-		if (now() > end) {
-			diag("child %d hangs: killing it", (int)pid);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(1);
-	}
-}
-
 static bool killed_by(int status, int sig)
 {
 	return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig;
@@ -368,7 +343,7 @@ static int kid_finish(struct kid *k)
 	if (k->pid <= 0)
 		return -1;
 	close(k->to);
-	status = wait_status(k->pid);
+	status = child_status(k->pid, 20.0);
 	close(k->from);
 	k->pid = -1;
 	return status;
@@ -1065,7 +1040,7 @@ static void test_attach(void)
 		execl("/proc/self/exe", "shm", "--attach-child", ids, "through a", (char *)NULL);
 		_exit(99);
 	}
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 99) {
 		/* qemu-user without binfmt_misc cannot exec a foreign binary. */
 		ok(1, "# SKIP this program cannot exec itself here (qemu-user?)");
@@ -1084,7 +1059,7 @@ static void test_attach(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_rdonly_write(&aa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	is(sh->r[0], 'T', "SHM_RDONLY: the child reads the data");
 	ok(killed_by(status, SIGSEGV), "SHM_RDONLY: writing to it kills the child with SIGSEGV "
 	   "(status %#x)", status);
@@ -1866,7 +1841,7 @@ static void test_stale_creator(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_unfinish(&sa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	id = (int)sh->r[0];
 	ok(killed_by(status, SIGKILL) && id >= 0,
 	   "stale: a creator left a CREATING segment without key link and was killed");
@@ -1884,7 +1859,7 @@ static void test_stale_creator(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_unfinish(&sa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	id = (int)sh->r[0];
 	ok(killed_by(status, SIGKILL) && id >= 0 && id_exists(id),
 	   "stale: another abandoned creation");
@@ -1897,7 +1872,7 @@ static void test_stale_creator(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_unfinish(&sa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	id = (int)sh->r[0];
 	ok(killed_by(status, SIGKILL) && id >= 0 && key_exists(KEY(52)),
 	   "stale: a creator killed after linking the key (state still CREATING)");
@@ -1917,7 +1892,7 @@ static void test_stale_creator(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_half_create(&sa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	ok(killed_by(status, SIGKILL), "stale: a hand-made half creation, creator killed");
 	is(sh->r[1], 0, "stale: while its creator lived, IPC_STAT found it");
 	is(sh->r[2], 1, "stale: ... and did not discard it");
@@ -1935,7 +1910,7 @@ static void test_stale_creator(void)
 	pid = fork_child();
 	if (pid == 0)
 		_exit(child_half_create(&sa));
-	status = wait_status(pid);
+	status = child_status(pid, 20.0);
 	ok(killed_by(status, SIGKILL) && id_exists(sa.id),
 	   "stale: a hand-made IPC_PRIVATE half creation, creator killed");
 	is(stat_id(sa.id, &ds), -EINVAL, "stale: IPC_STAT of its id: EINVAL");
@@ -1957,7 +1932,7 @@ static void test_stale_creator(void)
 	ok(pid > 0 && wait_dead_unreaped(pid), "stale: then it is killed");
 	is(stat_id(sa.id, &ds), -EINVAL, "stale: IPC_STAT of its id: EINVAL");
 	ok(!id_exists(sa.id), "stale: the file was removed");
-	wait_status(pid);
+	child_status(pid, 20.0);
 }
 
 /* ------------------------------------------------------------------------ */
