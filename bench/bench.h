@@ -103,11 +103,13 @@ void bench_register(struct bench_table *table);
  * The floors (bench/floor.c), also the peers of the rows read against them
  * ("... vs the floor"), so that the ratio comes from interleaved
  * repetitions of the same run: a 1-byte round trip of two processes
- * spinning on one cache line, and the same spinning 5 us, then sleeping
- * on a futex.
+ * spinning on one cache line (the cache-line floor, which pipes and
+ * message queues are held to), and the same spinning 5 us, then sleeping
+ * on a futex (the practical floor of a wake-up: semaphores, completions).
  */
 bench_fn bench_floor_spin, bench_floor_adaptive;
 #define BENCH_SIDE_FLOOR BENCH_SIDE("floor: spin then futex", bench_floor_adaptive)
+#define BENCH_SIDE_LINE_FLOOR BENCH_SIDE("floor: cache line", bench_floor_spin)
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);

@@ -273,7 +273,7 @@ static const struct bench_row mq_rows[] = {
 	{ .group = "mq", .name = "64-byte ping-pong vs SOCK_SEQPACKET",
 	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp),
 	  .peer = BENCH_SIDE("socketpair SEQPACKET", seqpacket_pp) },
-	{ .group = "mq", .name = "64-byte ping-pong vs the floor",
-	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp), .peer = BENCH_SIDE_FLOOR },
+	{ .group = "mq", .name = "64-byte ping-pong vs the cache-line floor",
+	  .kipc = BENCH_SIDE("kipc_mq_send/receive", kipc_pp), .peer = BENCH_SIDE_LINE_FLOOR },
 };
 BENCH_TABLE(mq_rows);

@@ -214,7 +214,7 @@ static const struct bench_row pipe_rows[] = {
 	PP("1-byte ping-pong round trip", "kipc_pipe", "pipe", pipe_1),
 	PP("socket pair 1-byte ping-pong round trip", "kipc_socketpair", "socketpair STREAM",
 	   sock_1),
-	{ .group = "pipe", .name = "1-byte ping-pong vs the floor", .arg = &pipe_1,
-	  .kipc = BENCH_SIDE("kipc_pipe", kipc_pp), .peer = BENCH_SIDE_FLOOR },
+	{ .group = "pipe", .name = "1-byte ping-pong vs the cache-line floor", .arg = &pipe_1,
+	  .kipc = BENCH_SIDE("kipc_pipe", kipc_pp), .peer = BENCH_SIDE_LINE_FLOOR },
 };
 BENCH_TABLE(pipe_rows);

@@ -218,7 +218,7 @@ static const struct bench_row sysv_rows[] = {
 	{ .group = "sysv", .name = "semaphore ping-pong round trip",
 	  .kipc = BENCH_SIDE("kipc_semop", kipc_sem_ping_pong),
 	  .peer = BENCH_SIDE("semop", kernel_sem_ping_pong) },
-	{ .group = "sysv", .name = "msg 64-byte ping-pong vs the floor",
-	  .kipc = BENCH_SIDE("kipc_msgsnd/msgrcv", kipc_msg_ping_pong), .peer = BENCH_SIDE_FLOOR },
+	{ .group = "sysv", .name = "msg 64-byte ping-pong vs the cache-line floor",
+	  .kipc = BENCH_SIDE("kipc_msgsnd/msgrcv", kipc_msg_ping_pong), .peer = BENCH_SIDE_LINE_FLOOR },
 };
 BENCH_TABLE(sysv_rows);
