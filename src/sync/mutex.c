@@ -173,6 +173,12 @@ static void leave(struct kipc_mutex *lock)
 	}
 }
 
+/*
+ * Out of line (noinline): inlined, its registers and stack frame made the
+ * uncontended lock save and restore six registers around one
+ * compare-exchange, a fifth of a lock+unlock pair's cost.
+ */
+__attribute__((noinline, cold))
 static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 		     const struct timespec *until)
 {
@@ -287,14 +293,14 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 	return ret;
 }
 
-int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
-			   const struct timespec *until)
+/* Everything but a private mutex taken at the first try; tsan_pre done. */
+__attribute__((noinline))
+static int lock_general(struct kipc_mutex *lock, bool interruptible,
+			const struct timespec *until)
 {
 	uint32_t tid = kipc__gettid();
 	int ret = 0;
 
-	CHECK_INIT(lock);
-	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
 	if (!cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))
 		ret = lock_slow(lock, tid, interruptible, until);
 	if (ret == 0 || ret == -EOWNERDEAD)
@@ -302,6 +308,25 @@ int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
 	kipc__tsan_post_lock(lock, ret == 0 || ret == -EOWNERDEAD ? KIPC__TSAN_TRY :
 			     KIPC__TSAN_TRY | KIPC__TSAN_TRY_FAILED);
 	return ret;
+}
+
+/*
+ * The uncontended private lock is the TID from the thread's cache and one
+ * compare-exchange; the rest goes out of line, so this path saves no
+ * registers (about a nanosecond of a 17 ns pair here).
+ */
+int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
+			   const struct timespec *until)
+{
+	uint32_t tid = kipc__tid_cache;
+
+	CHECK_INIT(lock);
+	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
+	if (kipc_likely(tid && !pshared(lock) && cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))) {
+		kipc__tsan_post_lock(lock, KIPC__TSAN_TRY);
+		return 0;
+	}
+	return lock_general(lock, interruptible, until);
 }
 
 int kipc_mutex_lock(struct kipc_mutex *lock)
@@ -314,61 +339,104 @@ int kipc_mutex_lock_interruptible(struct kipc_mutex *lock)
 	return kipc__mutex_lock_until(lock, true, NULL);
 }
 
+/*
+ * The word held flags when unlock exchanged it for 0 (v: what it held), so
+ * someone may sleep.  Without HANDOFF the release is done: wake one
+ * ordinary sleeper, which takes the word with WAITERS set again.
+ *
+ * With HANDOFF the release must be a hand-off: reserve the word for the
+ * starving (RESERVED, no TID) and wake the longest-waiting of them.  The
+ * word was 0 for a moment, so a newcomer may have taken it first, with the
+ * flags gone: then put WAITERS | HANDOFF back on its word, so that its
+ * unlock makes the hand-off instead (one more critical section of wait for
+ * the starving, as a stale read of HANDOFF costs them).  Out of line, as
+ * lock_slow().
+ */
+__attribute__((noinline, cold))
 static void unlock_slow(struct kipc_mutex *lock, uint32_t v)
 {
 	int ff = futex_flags(lock);
 
+	if (!(v & HANDOFF)) {
+		kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
+		return;
+	}
+	v = 0;
 	for (;;) {
-		if (v & HANDOFF) {
-			/* Reserve it for the starving; wake the longest waiting. */
-			if (cas_owner(lock, v, RESERVED, __ATOMIC_RELEASE)) {
-				if (kipc__futex_wake_bitset(&lock->owner, 1, BIT_STARVE, ff) > 0)
-					return;
-				/*
-				 * No starving sleeper (it left, or is awake and
-				 * will find the word itself): release to all.
-				 */
-				if (cas_owner(lock, RESERVED, WAITERS, __ATOMIC_RELAXED))
-					kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
-				return;
-			}
-		} else if (cas_owner(lock, v, 0, __ATOMIC_RELEASE)) {
-			/* The woken sleeper takes it with WAITERS set again. */
-			kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
+		if ((v & TID_MASK) == 0) {
+			/* Relaxed: the exchange that freed the word released. */
+			if (cas_owner(lock, v, RESERVED, __ATOMIC_RELAXED))
+				break;
+		} else if ((v & RESERVED) == RESERVED || (v & TID_MASK) == NOTREC ||
+			   cas_owner(lock, v, v | RESERVED, __ATOMIC_RELAXED)) {
 			return;
 		}
 		v = __atomic_load_n(&lock->owner, __ATOMIC_RELAXED);
 	}
+	if (kipc__futex_wake_bitset(&lock->owner, 1, BIT_STARVE, ff) > 0)
+		return;
+	/*
+	 * No starving sleeper (it left, or is awake and will find the word
+	 * itself): release to all.
+	 */
+	if (cas_owner(lock, RESERVED, WAITERS, __ATOMIC_RELAXED))
+		kipc__futex_wake_bitset(&lock->owner, 1, BIT_NORMAL, ff);
 }
 
-void kipc_mutex_unlock(struct kipc_mutex *lock)
+/*
+ * One exchange with release, as glibc's unlock: cheaper than the
+ * compare-exchange of TID for 0 (about a nanosecond here), and it needs no
+ * TID.  The word then reads 0 whatever flags it carried: unlock_slow()
+ * deals with those.
+ */
+static void release(struct kipc_mutex *lock)
 {
-	uint32_t tid = kipc__gettid();
+	uint32_t v = __atomic_exchange_n(&lock->owner, 0, __ATOMIC_RELEASE);
 
-	CHECK_INIT(lock);
-	DEBUG_CHECK(kipc_mutex_is_locked(lock), lock, "unlock of an unlocked mutex");
-	DEBUG_CHECK((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == tid, lock,
-		    "unlock by a thread that does not own it");
+	if (kipc_unlikely(v & RESERVED))
+		unlock_slow(lock, v);
+}
+
+/* A shared mutex's unlock: the robust state first. */
+__attribute__((noinline))
+static void unlock_shared(struct kipc_mutex *lock)
+{
 	/*
 	 * Nobody holds an unrecoverable mutex: an unlock that ignored lock's
-	 * -ENOTRECOVERABLE must not make it free again.
+	 * -ENOTRECOVERABLE must not make it free again.  Only shared mutexes
+	 * become unrecoverable, so a private unlock never looks.
 	 */
-	if (kipc_unlikely((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == NOTREC))
+	if ((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == NOTREC)
 		return;
 	kipc__tsan_pre_unlock(lock, 0);
-	if (pshared(lock)) {
-		__atomic_store_n(&lock->owner_start, 0, __ATOMIC_RELAXED);
-		if (__atomic_load_n(&lock->flags, __ATOMIC_RELAXED) & F_OWNERDEAD) {
-			/* Unlocked without kipc_mutex_consistent(): for good. */
-			__atomic_fetch_and(&lock->flags, ~F_OWNERDEAD, __ATOMIC_RELAXED);
-			__atomic_store_n(&lock->owner, NOTREC, __ATOMIC_RELEASE);
-			kipc__futex_wake(&lock->owner, INT_MAX, KIPC__FUTEX_SHARED);
-			kipc__tsan_post_unlock(lock, 0);
-			return;
-		}
+	__atomic_store_n(&lock->owner_start, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&lock->flags, __ATOMIC_RELAXED) & F_OWNERDEAD) {
+		/* Unlocked without kipc_mutex_consistent(): for good. */
+		__atomic_fetch_and(&lock->flags, ~F_OWNERDEAD, __ATOMIC_RELAXED);
+		__atomic_store_n(&lock->owner, NOTREC, __ATOMIC_RELEASE);
+		kipc__futex_wake(&lock->owner, INT_MAX, KIPC__FUTEX_SHARED);
+	} else {
+		release(lock);
 	}
-	if (!cas_owner(lock, tid, 0, __ATOMIC_RELEASE))
-		unlock_slow(lock, __atomic_load_n(&lock->owner, __ATOMIC_RELAXED));
+	kipc__tsan_post_unlock(lock, 0);
+}
+
+/*
+ * The private unlock reads nothing before its exchange: a load of the
+ * owner word just ahead of it cost another nanosecond here.
+ */
+void kipc_mutex_unlock(struct kipc_mutex *lock)
+{
+	CHECK_INIT(lock);
+	DEBUG_CHECK(kipc_mutex_is_locked(lock), lock, "unlock of an unlocked mutex");
+	DEBUG_CHECK((__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) & TID_MASK) == kipc__gettid(),
+		    lock, "unlock by a thread that does not own it");
+	if (kipc_unlikely(pshared(lock))) {
+		unlock_shared(lock);
+		return;
+	}
+	kipc__tsan_pre_unlock(lock, 0);
+	release(lock);
 	kipc__tsan_post_unlock(lock, 0);
 }
 
