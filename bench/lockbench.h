@@ -40,6 +40,9 @@ struct lock_row {
 void *lock_alloc(size_t size);
 void lock_free(void *lock);
 
+/* No lock at all (lock NULL), for lock_contended() only: the control row. */
+extern const struct lock_row lock_control;
+
 struct bench_result lock_uncontended(const struct bench_run *run);
 struct bench_result lock_contended(const struct bench_run *run);
 

@@ -143,6 +143,7 @@ SIDE_FN(kipc_spin_1, kipc_spin, lock_uncontended)
 SIDE_FN(pthread_spin_1, pthread_spin, lock_uncontended)
 SIDE_FN(kipc_spin_n, kipc_spin, lock_contended)
 SIDE_FN(pthread_spin_n, pthread_spin, lock_contended)
+SIDE_FN(control_n, lock_control, lock_contended)
 SIDE_FN(kipc_rw_1, kipc_rw_read10, lock_uncontended)
 SIDE_FN(pthread_rw_1, pthread_rw_read10, lock_uncontended)
 SIDE_FN(kipc_rw_read_n, kipc_rw_read10, lock_contended)
@@ -165,7 +166,10 @@ SIDE_FN(ck_mcs_n, ck_mcs, lock_contended)
 	  BENCH_SIDE_CK("ck_spinlock_ticket", ck_ticket_n), t, NULL },         \
 	{ "spinlock", "lock+unlock, " #t " threads",                          \
 	  BENCH_SIDE("kipc_spin_lock", kipc_spin_n),                           \
-	  BENCH_SIDE_CK("ck_spinlock_mcs", ck_mcs_n), t, NULL }
+	  BENCH_SIDE_CK("ck_spinlock_mcs", ck_mcs_n), t, NULL },        \
+	{ "spinlock", "lock+unlock, " #t " threads",                          \
+	  BENCH_SIDE("kipc_spin_lock", kipc_spin_n),                           \
+	  BENCH_SIDE("no lock (control)", control_n), t, NULL }
 
 #define RW_ROWS(t)                                                            \
 	{ "rwlock", "90% read, " #t " threads",                                \
