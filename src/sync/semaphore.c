@@ -383,8 +383,10 @@ int kipc__sem_trydown(struct kipc_semaphore *sem)
 	}
 }
 
-int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
-		   bool interruptible)
+/* Out of line, so that the uncontended down and up need no stack frame. */
+__attribute__((noinline))
+static int down_slow(struct kipc_semaphore *sem, const struct timespec *deadline,
+		     bool interruptible)
 {
 	for (;;) {
 		uint64_t s = load_state(sem);
@@ -430,6 +432,24 @@ int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 }
 
 /*
+ * The uncontended down: a free unit and nobody queued, one compare-exchange
+ * (everything else is down_slow(), which starts over from a fresh load).
+ * Inlined, the slow loop made this path save six registers and open a
+ * stack frame, a tenth of a down+up pair here.
+ */
+int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
+		   bool interruptible)
+{
+	uint64_t s = load_state(sem);
+	uint32_t c = COUNT(s);
+
+	if (kipc_likely(c != KIPC__SEM_ALL && c > 0 && TAIL(s) == HEAD(s) &&
+			cas_state(sem, s, STATE(c - 1, TAIL(s), HEAD(s)))))
+		return 0;
+	return down_slow(sem, deadline, interruptible);
+}
+
+/*
  * Hand a unit to the head ticket of s.  Returns false if s was stale or the
  * head was decided already (the caller reloads and tries again).
  */
@@ -466,7 +486,8 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	return true;
 }
 
-void kipc__sem_up(struct kipc_semaphore *sem)
+__attribute__((noinline))
+static void up_slow(struct kipc_semaphore *sem)
 {
 	for (;;) {
 		uint64_t s = load_state(sem);
@@ -485,6 +506,18 @@ void kipc__sem_up(struct kipc_semaphore *sem)
 		if (grant_head(sem, s))
 			return;
 	}
+}
+
+/* The uncontended up, as kipc__sem_down(): nobody queued, one compare-exchange. */
+void kipc__sem_up(struct kipc_semaphore *sem)
+{
+	uint64_t s = load_state(sem);
+	uint32_t c = COUNT(s);
+
+	if (kipc_likely(c < KIPC__SEM_ALL - 1 && TAIL(s) == HEAD(s) &&
+			cas_state(sem, s, STATE(c + 1, HEAD(s), HEAD(s)))))
+		return;
+	up_slow(sem);
 }
 
 void kipc__sem_up_all(struct kipc_semaphore *sem)
