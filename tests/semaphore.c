@@ -1212,6 +1212,7 @@ static void test_wrap_burst(void)
 	pthread_t t[7];
 	double end;
 	int i, extra = 0;
+	uint16_t tail;
 
 	sema_init(&sem, 0);
 	__atomic_store_n(&sem.state, start << 32 | start << 48, __ATOMIC_RELAXED);
@@ -1220,7 +1221,8 @@ static void test_wrap_burst(void)
 		pthread_create(&t[i], NULL, burst_main, &sem);
 	for (end = now() + 10.0; queued(&sem) < 7 && now() < end; )
 		sleep_ms(1);
-	ok(queued(&sem) == 7 && (uint16_t)(sem.state >> 32) == 1,
+	tail = (uint16_t)(__atomic_load_n(&sem.state, __ATOMIC_RELAXED) >> 32);
+	ok(queued(&sem) == 7 && tail == 1,
 	   "wrap burst: seven waiters queued across the wrap (tail now 1)");
 	sleep_ms(20);	/* all asleep on their slots */
 	for (i = 0; i < 7; i++)
