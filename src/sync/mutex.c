@@ -293,15 +293,19 @@ static int lock_slow(struct kipc_mutex *lock, uint32_t tid, bool interruptible,
 	return ret;
 }
 
-/* Everything but a private mutex taken at the first try; tsan_pre done. */
+/*
+ * Everything but a private mutex taken at the first try; tsan_pre done.
+ * tried: the fast path's compare-exchange failed, so do not repeat it on
+ * a contended line.
+ */
 __attribute__((noinline))
 static int lock_general(struct kipc_mutex *lock, bool interruptible,
-			const struct timespec *until)
+			const struct timespec *until, bool tried)
 {
 	uint32_t tid = kipc__gettid();
 	int ret = 0;
 
-	if (!cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))
+	if (tried || !cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))
 		ret = lock_slow(lock, tid, interruptible, until);
 	if (ret == 0 || ret == -EOWNERDEAD)
 		note_owner(lock);
@@ -319,14 +323,15 @@ int kipc__mutex_lock_until(struct kipc_mutex *lock, bool interruptible,
 			   const struct timespec *until)
 {
 	uint32_t tid = kipc__tid_cache;
+	bool fast = tid && !pshared(lock);
 
 	CHECK_INIT(lock);
 	kipc__tsan_pre_lock(lock, KIPC__TSAN_TRY);
-	if (kipc_likely(tid && !pshared(lock) && cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))) {
+	if (kipc_likely(fast && cas_owner(lock, 0, tid, __ATOMIC_ACQUIRE))) {
 		kipc__tsan_post_lock(lock, KIPC__TSAN_TRY);
 		return 0;
 	}
-	return lock_general(lock, interruptible, until);
+	return lock_general(lock, interruptible, until, fast);
 }
 
 int kipc_mutex_lock(struct kipc_mutex *lock)
