@@ -435,7 +435,8 @@ static int down_slow(struct kipc_semaphore *sem, const struct timespec *deadline
  * The uncontended down: a free unit and nobody queued, one compare-exchange
  * (everything else is down_slow(), which starts over from a fresh load).
  * Inlined, the slow loop made this path save six registers and open a
- * stack frame, a tenth of a down+up pair here.
+ * stack frame, a tenth of a down+up pair here.  Not kipc__sem_trydown()
+ * inlined: its retry loop measured 3-5% slower on down+up.
  */
 int kipc__sem_down(struct kipc_semaphore *sem, const struct timespec *deadline,
 		   bool interruptible)
@@ -486,6 +487,14 @@ static bool grant_head(struct kipc_semaphore *sem, uint64_t s)
 	return true;
 }
 
+/* No waiter in s: count the unit (saturating short of "infinite"). */
+static bool count_unit(struct kipc_semaphore *sem, uint64_t s)
+{
+	uint32_t c = COUNT(s);
+
+	return cas_state(sem, s, STATE(c + 1 == KIPC__SEM_ALL ? c : c + 1, HEAD(s), HEAD(s)));
+}
+
 __attribute__((noinline))
 static void up_slow(struct kipc_semaphore *sem)
 {
@@ -497,9 +506,7 @@ static void up_slow(struct kipc_semaphore *sem)
 		if (c == KIPC__SEM_ALL)
 			return;
 		if (TAIL(s) == h) {
-			/* No waiter: count it (saturating short of "infinite"). */
-			if (cas_state(sem, s, STATE(c + 1 == KIPC__SEM_ALL ? c : c + 1,
-						    h, h)))
+			if (count_unit(sem, s))
 				return;
 			continue;
 		}
@@ -512,10 +519,8 @@ static void up_slow(struct kipc_semaphore *sem)
 void kipc__sem_up(struct kipc_semaphore *sem)
 {
 	uint64_t s = load_state(sem);
-	uint32_t c = COUNT(s);
 
-	if (kipc_likely(c < KIPC__SEM_ALL - 1 && TAIL(s) == HEAD(s) &&
-			cas_state(sem, s, STATE(c + 1, HEAD(s), HEAD(s)))))
+	if (kipc_likely(COUNT(s) != KIPC__SEM_ALL && TAIL(s) == HEAD(s) && count_unit(sem, s)))
 		return;
 	up_slow(sem);
 }
