@@ -739,11 +739,12 @@ static void *barging_main(void *arg)
 	struct barging *b = me->b;
 
 	while (now() < b->deadline) {
-		double t0 = now();
+		double t0 = now(), waited;
 
 		kipc_mutex_lock(&b->m);
-		if (now() - t0 > b->worst[me->idx])
-			b->worst[me->idx] = now() - t0;
+		waited = now() - t0;
+		if (waited > b->worst[me->idx])
+			b->worst[me->idx] = waited;
 		if (b->inside++)
 			b->bad++;
 		b->counter++;
@@ -786,7 +787,8 @@ static void test_handoff_barging(void)
 		if (b.worst[i] > worst)
 			worst = b.worst[i];
 	}
-	diag("hand-off with bargers: %ld acquisitions, fewest %ld, longest wait %.1f ms", sum, least, worst * 1e3);
+	diag("hand-off with bargers: %ld acquisitions, fewest %ld, longest wait %.1f ms",
+	     sum, least, worst * 1e3);
 	is(b.bad, 0, "hand-off with bargers: never two inside");
 	is(b.counter, sum, "hand-off with bargers: the counter is exact (%ld)", sum);
 	ok(least > 0, "hand-off with bargers: every thread acquired it, all finished");
